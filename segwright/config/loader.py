@@ -1,0 +1,180 @@
+"""Loading a config file with its whole ``_base_`` chain (SPEC §1.2, §1.5).
+
+The result keeps every file's own values as a :class:`Layer`, in merge order, so that
+:mod:`segwright.config.provenance` can tell which file set each key last.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from segwright.config.config_dict import ConfigDict
+from segwright.config.merge import merge_into
+from segwright.config.parsing import (
+    RESERVED_KEYS,
+    KeyPath,
+    ParsedFile,
+    evaluate,
+    parse_file,
+)
+from segwright.utils.errors import ConfigError
+
+
+@dataclass
+class Layer:
+    """What one source (a file or a set of ``--cfg-options``) wrote, before merging."""
+
+    source: str
+    values: Mapping[str, Any]
+    lines: dict[KeyPath, int] = field(default_factory=dict)
+    # For --cfg-options: the dotted key -> the 'KEY=VALUE' text the user typed.
+    option_text: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class LoadedConfig:
+    values: ConfigDict
+    layers: list[Layer]
+    text: str
+    # top-level key -> the file that (directly or through its own bases) defines it
+    owners: dict[str, str]
+
+
+def display_path(path: Path | str) -> str:
+    """A path relative to the working directory when it lies below it."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def resolve_base_path(base: str, including: Path) -> Path:
+    """A ``_base_`` entry is relative to the directory of the file that names it."""
+    if "::" in base:
+        from segwright.config.shipped import resolve_scoped
+
+        return resolve_scoped(base, including)
+    return (including.parent / base).resolve()
+
+
+def load(
+    path: str | Path, _stack: tuple[Path, ...] = (), _included_by: Path | None = None
+) -> LoadedConfig:
+    """Load ``path`` and its bases, depth first; raise on missing files and cycles."""
+    path = Path(path).expanduser()
+    path = path.resolve() if path.is_absolute() or path.exists() else path.absolute()
+    if path in _stack:
+        cycle = " -> ".join(display_path(p) for p in (*_stack[_stack.index(path) :], path))
+        raise ConfigError(
+            f"The _base_ files form a cycle: {cycle}. Remove one of these _base_ entries."
+        )
+    if not path.is_file():
+        if _included_by is not None:
+            raise ConfigError(
+                f"Base config not found: {display_path(_included_by)} lists a _base_ that "
+                f"resolves to {path}, which does not exist. _base_ paths are relative to the "
+                "file that names them."
+            )
+        raise ConfigError(f"Config file not found: {path}.")
+
+    parsed = parse_file(path)
+    stack = (*_stack, path)
+    base_values: dict[str, Any] = ConfigDict()
+    layers: list[Layer] = []
+    texts: list[str] = []
+    owners: dict[str, str] = {}
+    for base in parsed.bases:
+        loaded = load(resolve_base_path(base, path), stack, _included_by=path)
+        duplicates = sorted(set(loaded.values) & set(base_values))
+        if duplicates:
+            details = "; ".join(
+                f"'{key}' in {owners[key]} and {display_path(resolve_base_path(base, path))}"
+                for key in duplicates
+            )
+            raise ConfigError(
+                f"{display_path(path)}: two _base_ files define the same top-level key: "
+                f"{details}. A key may come from one base only; set it in "
+                f"{display_path(path)} instead, or drop it from one base."
+            )
+        base_values.update(loaded.values)
+        layers.extend(loaded.layers)
+        texts.append(loaded.text)
+        for key in loaded.values:
+            owners[key] = display_path(resolve_base_path(base, path))
+
+    # In-place edits through _base_ (``_base_.model.x = 1``) must reach the merge, as in MMEngine.
+    own = evaluate(parsed, base_values)
+    own = _resolve_references(own, parsed, base_values)
+    _check_reserved(own, path)
+    layers.append(Layer(source=display_path(path), values=own, lines=parsed.lines))
+    texts.append(f"{path}\n{parsed.text}")
+    merged = merge_into(
+        own,
+        base_values,
+        child_source=display_path(path),
+        base_source=lambda key: owners.get(key, "a base file"),
+    )
+    for key in own:
+        owners.setdefault(key, display_path(path))
+    return LoadedConfig(values=merged, layers=layers, text="\n".join(texts), owners=owners)
+
+
+def _check_reserved(values: Mapping[str, Any], path: Path) -> None:
+    for key in RESERVED_KEYS:
+        if key in values:
+            raise ConfigError(
+                f"{display_path(path)} defines '{key}', a name the Config object reserves. "
+                "Rename that key."
+            )
+
+
+def lookup_base(base: Mapping[str, Any], dotted: str) -> Any:
+    """Follow ``a.b.0.c`` through dicts (and list indices) of the merged bases."""
+    node: Any = base
+    walked: list[str] = []
+    for part in dotted.split("."):
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            where = ".".join(walked) or "the top level"
+            keys = list(node) if isinstance(node, Mapping) else []
+            raise KeyError((part, where, keys))
+        walked.append(part)
+    return node
+
+
+def _resolve_references(values: Any, parsed: ParsedFile, base: Mapping[str, Any]) -> Any:
+    """Replace ``{{_base_.a.b}}`` tokens by the merged bases' values (whole values only)."""
+    if not parsed.references:
+        return values
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, str) and value in parsed.references:
+            dotted = parsed.references[value]
+            try:
+                return copy.deepcopy(lookup_base(base, dotted))
+            except KeyError as exc:
+                part, where, keys = exc.args[0]
+                raise ConfigError(
+                    f"{display_path(parsed.path)}: the reference {{{{_base_.{dotted}}}}} cannot be "
+                    f"resolved: '{part}' is not a key at {where} of the merged base files "
+                    f"(keys there: {', '.join(map(str, keys)) or 'none'}). References only see "
+                    "values from the _base_ files, not from this file."
+                ) from None
+        if isinstance(value, Mapping):
+            return {k: resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [resolve(v) for v in value]
+        if isinstance(value, tuple) and type(value) is tuple:
+            return tuple(resolve(v) for v in value)
+        return value
+
+    resolved = resolve(values)
+    return resolved

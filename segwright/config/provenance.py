@@ -1,0 +1,83 @@
+"""Which file (and line) or ``--cfg-options`` entry set each key of a merged config.
+
+No OpenMMLab tool answers this; ``segwright print-config --explain`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from segwright.config.loader import Layer
+from segwright.config.parsing import KeyPath
+
+
+@dataclass(frozen=True)
+class Origin:
+    """A leaf of the merged config and where it was set last."""
+
+    key: str
+    value: Any
+    source: str
+
+
+def format_key(path: KeyPath) -> str:
+    """``('model', 'loss_decode', 1, 'loss_weight')`` -> ``'model.loss_decode.1.loss_weight'``."""
+    return ".".join(str(p) for p in path)
+
+
+def iter_leaves(value: Any, path: KeyPath = ()) -> Iterator[tuple[KeyPath, Any]]:
+    """Every leaf (non-container or empty container) with its key path."""
+    if isinstance(value, Mapping) and value:
+        for key, item in value.items():
+            yield from iter_leaves(item, (*path, key))
+    elif isinstance(value, (list, tuple)) and value:
+        for index, item in enumerate(value):
+            yield from iter_leaves(item, (*path, index))
+    else:
+        yield path, value
+
+
+def _contains(values: Any, path: KeyPath) -> bool:
+    node = values
+    for part in path:
+        if isinstance(node, Mapping):
+            if part in node:
+                node = node[part]
+            elif str(part) in node:
+                node = node[str(part)]
+            else:
+                return False
+        elif isinstance(node, (list, tuple)) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return False
+    return True
+
+
+def _describe(layer: Layer, path: KeyPath) -> str:
+    if layer.option_text:
+        for cut in range(len(path), 0, -1):
+            text = layer.option_text.get(format_key(path[:cut]))
+            if text is not None:
+                return f"--cfg-options {text}"
+        return "--cfg-options"
+    for cut in range(len(path), 0, -1):
+        line = layer.lines.get(path[:cut])
+        if line is not None:
+            return f"{layer.source}:{line}"
+    return layer.source
+
+
+def explain(values: Mapping[str, Any], layers: Sequence[Layer]) -> list[Origin]:
+    """For each leaf of ``values``, the last layer that wrote it."""
+    origins = []
+    for path, value in iter_leaves(values):
+        source = "(set in code)"
+        for layer in reversed(layers):
+            if _contains(layer.values, path):
+                source = _describe(layer, path)
+                break
+        origins.append(Origin(format_key(path), value, source))
+    return origins

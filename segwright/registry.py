@@ -1,0 +1,348 @@
+"""Registries: the names a config's ``type=`` can take, and how a config dict becomes an object.
+
+Every built-in registers itself where it is defined. A registry imports the modules that
+hold its built-ins (its ``locations``) the first time it is asked for a name, so importing
+``segwright`` stays cheap (the CLI answers ``--help`` without importing torch) while users
+never have to call a ``register_all_modules()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import importlib
+import inspect
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+from segwright.utils.errors import ConfigError, RegistryError
+from segwright.utils.suggest import did_you_mean
+
+#: Scope prefixes found in OpenMMLab configs (``type='mmseg.EncoderDecoder'``); they name our own classes.
+KNOWN_SCOPES = ("segwright", "mmseg", "mmengine", "mmcv", "mmdet", "mmpretrain", "mmcls")
+
+# The config key path of the dict being built, e.g. ``model.decode_head.loss_decode[1]``.
+_BUILD_PATH: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "segwright_build_path", default=""
+)
+
+
+def current_build_path() -> str:
+    """The key path of the config dict being built right now ('' outside a build)."""
+    return _BUILD_PATH.get()
+
+
+def join_path(parent: str, key: str) -> str:
+    """Join key paths: ``join_path('model', 'backbone')`` -> ``'model.backbone'``; ``[1]`` appends."""
+    if not parent:
+        return key
+    if not key:
+        return parent
+    return parent + key if key.startswith("[") else f"{parent}.{key}"
+
+
+@contextlib.contextmanager
+def build_path(key: str) -> Iterator[str]:
+    """Extend the key path used in error messages while building a nested part."""
+    path = join_path(_BUILD_PATH.get(), key)
+    token = _BUILD_PATH.set(path)
+    try:
+        yield path
+    finally:
+        _BUILD_PATH.reset(token)
+
+
+def split_scope(key: str) -> tuple[str | None, str]:
+    """``'mmseg.EncoderDecoder'`` -> ``('mmseg', 'EncoderDecoder')``; a name without scope -> ``(None, key)``."""
+    scope, dot, rest = key.partition(".")
+    if dot and scope in KNOWN_SCOPES:
+        return scope, rest
+    return None, key
+
+
+def _import_dotted(path: str) -> Any | None:
+    """Import ``pkg.module.Name`` and return the object, or None when it does not resolve."""
+    module_name, dot, attr = path.rpartition(".")
+    if not dot:
+        return None
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return None
+    return getattr(module, attr, None)
+
+
+class Registry:
+    """A name -> class (or function) table with ``build`` from config dicts.
+
+    Args:
+        name: What the registry holds ("model", "hook", ...); used in messages.
+        locations: Modules imported on first lookup so their built-ins register themselves.
+        build_func: Replaces the default :meth:`build_from_cfg` (e.g. to build lists).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        locations: Sequence[str] = (),
+        build_func: Callable[..., Any] | None = None,
+    ) -> None:
+        self.name = name
+        self._locations = list(locations)
+        self._imported = not self._locations
+        self._module_dict: dict[str, Any] = {}
+        self._build_func = build_func
+
+    def __repr__(self) -> str:
+        return f"Registry(name={self.name!r}, items={len(self._module_dict)})"
+
+    # -- registration ----------------------------------------------------------------------
+
+    def _register(self, module: Any, names: str | Sequence[str] | None, force: bool) -> None:
+        if not callable(module):
+            raise TypeError(
+                f"Only callables can be registered in the {self.name} registry, got {module!r}."
+            )
+        if names is None:
+            names = [module.__name__]
+        elif isinstance(names, str):
+            names = [names]
+        for name in names:
+            if not isinstance(name, str):
+                raise TypeError(f"Registered names must be strings, got {name!r}.")
+            existing = self._module_dict.get(name)
+            if existing is not None and existing is not module and not force:
+                where = getattr(existing, "__module__", "?")
+                raise RegistryError(
+                    f"{name!r} is already registered in the {self.name} registry (by {where}). "
+                    "Pick another name, or pass force=True to replace it."
+                )
+            self._module_dict[name] = module
+
+    def register_module(
+        self,
+        name: str | Sequence[str] | None = None,
+        force: bool = False,
+        module: Any = None,
+    ) -> Any:
+        """Register a class or function, as a decorator or a call.
+
+        ``@R.register_module()``, ``@R.register_module(name='Alias')`` or
+        ``R.register_module(module=Cls)`` (returns ``Cls``). A duplicate name raises unless
+        ``force=True``.
+        """
+        if not isinstance(force, bool):
+            raise TypeError(f"force must be a bool, got {type(force).__name__}.")
+        if module is not None:
+            self._register(module, name, force)
+            return module
+        if name is not None and not isinstance(name, str) and callable(name):
+            # MMCV's deprecated form: register_module(SomeClass).
+            self._register(name, None, force)
+            return name
+
+        def decorator(obj: Any) -> Any:
+            self._register(obj, name, force)
+            return obj
+
+        return decorator
+
+    # -- lookup ----------------------------------------------------------------------------
+
+    def import_builtins(self) -> None:
+        """Import the modules that register this registry's built-ins (once)."""
+        if self._imported:
+            return
+        self._imported = True
+        for location in self._locations:
+            importlib.import_module(location)
+
+    def get(self, key: str) -> Any | None:
+        """The object registered as ``key`` (scope prefixes such as ``mmseg.`` ignored), else None.
+
+        A dotted Python path (``my_pkg.hooks.MyHook``) is imported as a last resort, as
+        MMEngine does for configs that name classes by their import path.
+        """
+        self.import_builtins()
+        if key in self._module_dict:
+            return self._module_dict[key]
+        _, bare = split_scope(key)
+        if bare in self._module_dict:
+            return self._module_dict[bare]
+        if "." in key:
+            return _import_dotted(key)
+        return None
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+    def __len__(self) -> int:
+        self.import_builtins()
+        return len(self._module_dict)
+
+    def names(self) -> list[str]:
+        """All registered names, sorted."""
+        self.import_builtins()
+        return sorted(self._module_dict)
+
+    @property
+    def module_dict(self) -> Mapping[str, Any]:
+        self.import_builtins()
+        return dict(self._module_dict)
+
+    # -- building --------------------------------------------------------------------------
+
+    def build(self, cfg: Any, default_args: Mapping[str, Any] | None = None, key: str = "") -> Any:
+        """Build an object from a config dict ``dict(type=..., **kwargs)``.
+
+        Args:
+            cfg: The dict; ``type`` is a registered name, a dotted path or a class.
+            default_args: Arguments used where ``cfg`` has none (``setdefault``).
+            key: This dict's key in its parent config, for error messages (``'decode_head'``).
+        """
+        with build_path(key):
+            if self._build_func is not None:
+                return self._build_func(cfg, self, default_args)
+            return build_from_cfg(cfg, self, default_args)
+
+
+def _describe_path() -> str:
+    path = current_build_path()
+    return f" at config key '{path}'" if path else ""
+
+
+def resolve_type(registry: Registry, obj_type: Any) -> Any:
+    """Turn a ``type`` value into a callable, or raise a :class:`RegistryError` that helps."""
+    if isinstance(obj_type, str):
+        obj = registry.get(obj_type)
+        if obj is None:
+            _, bare = split_scope(obj_type)
+            raise RegistryError(
+                f"Unknown {registry.name} type {obj_type!r}{_describe_path()}."
+                f"{did_you_mean(bare, registry.names())} "
+                f"Registered {registry.name} types: {', '.join(registry.names()) or '(none)'}. "
+                "A class of your own must be registered with "
+                f"@register_module() in a module listed in custom_imports."
+            )
+        return obj
+    if callable(obj_type):
+        return obj_type
+    raise ConfigError(
+        f"'type'{_describe_path()} must be a name or a class, got {type(obj_type).__name__} {obj_type!r}."
+    )
+
+
+def check_arguments(obj: Any, kwargs: Mapping[str, Any], label: str) -> None:
+    """Raise a :class:`ConfigError` naming the bad argument when ``obj(**kwargs)`` cannot bind."""
+    try:
+        signature = inspect.signature(obj)
+    except (TypeError, ValueError):  # builtins without a signature: let the call speak
+        return
+    params = signature.parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        accepts_any = True
+    else:
+        accepts_any = False
+    accepted = [
+        p.name
+        for p in params
+        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    ]
+    if not accepts_any:
+        unknown = [k for k in kwargs if k not in accepted]
+        if unknown:
+            hints = "".join(did_you_mean(k, accepted) for k in unknown)
+            raise ConfigError(
+                f"{label}{_describe_path()} got unexpected argument(s) "
+                f"{', '.join(repr(k) for k in unknown)}.{hints} "
+                f"Accepted arguments: {', '.join(accepted) or '(none)'}."
+            )
+    missing = [
+        p.name
+        for p in params
+        if p.default is inspect.Parameter.empty
+        and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        and p.name not in kwargs
+    ]
+    if missing:
+        raise ConfigError(
+            f"{label}{_describe_path()} is missing required argument(s) "
+            f"{', '.join(repr(k) for k in missing)}. Accepted arguments: {', '.join(accepted)}."
+        )
+
+
+def build_from_cfg(
+    cfg: Any, registry: Registry, default_args: Mapping[str, Any] | None = None
+) -> Any:
+    """Default build: look ``type`` up in ``registry`` and call it with the other keys."""
+    if not isinstance(cfg, Mapping):
+        raise ConfigError(
+            f"Expected a dict with a 'type' key to build a {registry.name}{_describe_path()}, "
+            f"got {type(cfg).__name__}: {cfg!r}."
+        )
+    if default_args is not None and not isinstance(default_args, Mapping):
+        raise TypeError(f"default_args must be a dict or None, got {type(default_args).__name__}.")
+    args = dict(cfg)
+    for name, value in (default_args or {}).items():
+        args.setdefault(name, value)
+    args.pop("_scope_", None)
+    if "type" not in args:
+        raise ConfigError(
+            f"The {registry.name} config{_describe_path()} has no 'type' key: {dict(cfg)!r}. "
+            f"Add type='<name>' (one of: {', '.join(registry.names()[:20])}...)."
+        )
+    obj_type = args.pop("type")
+    obj = resolve_type(registry, obj_type)
+    label = getattr(obj, "__name__", repr(obj))
+    check_arguments(obj, args, label)
+    return obj(**args)
+
+
+def build_if_dict(value: Any, registry: Registry, key: str = "", **default_args: Any) -> Any:
+    """Build ``value`` when it is a config dict; pass built objects (and None) through."""
+    if isinstance(value, Mapping):
+        return registry.build(value, default_args or None, key=key)
+    return value
+
+
+# The registries of ARCHITECTURE.md. Locations are imported on first lookup.
+MODELS = Registry("model", locations=["segwright.models"])
+TASK_UTILS = Registry("task util", locations=["segwright.models"])  # pixel samplers (OHEM)
+DATASETS = Registry("dataset", locations=["segwright.datasets"])
+TRANSFORMS = Registry("transform", locations=["segwright.datasets"])
+DATA_SAMPLERS = Registry("data sampler", locations=["segwright.engine.data"])
+FUNCTIONS = Registry("function", locations=["segwright.engine.data"])  # collate functions
+OPTIMIZERS = Registry("optimizer", locations=["segwright.engine.optim"])
+OPTIM_WRAPPERS = Registry("optimizer wrapper", locations=["segwright.engine.optim"])
+OPTIM_WRAPPER_CONSTRUCTORS = Registry(
+    "optimizer wrapper constructor", locations=["segwright.engine.optim"]
+)
+PARAM_SCHEDULERS = Registry("parameter scheduler", locations=["segwright.engine.optim"])
+HOOKS = Registry("hook", locations=["segwright.engine.hooks"])
+LOOPS = Registry("loop", locations=["segwright.engine.loops"])
+METRICS = Registry("metric", locations=["segwright.evaluation"])
+EVALUATORS = Registry("evaluator", locations=["segwright.evaluation"])
+VISBACKENDS = Registry("visualization backend", locations=["segwright.engine.logging"])
+LOG_PROCESSORS = Registry("log processor", locations=["segwright.engine.logging"])
+
+ALL_REGISTRIES = {
+    r.name: r
+    for r in (
+        MODELS,
+        TASK_UTILS,
+        DATASETS,
+        TRANSFORMS,
+        DATA_SAMPLERS,
+        FUNCTIONS,
+        OPTIMIZERS,
+        OPTIM_WRAPPERS,
+        OPTIM_WRAPPER_CONSTRUCTORS,
+        PARAM_SCHEDULERS,
+        HOOKS,
+        LOOPS,
+        METRICS,
+        EVALUATORS,
+        VISBACKENDS,
+        LOG_PROCESSORS,
+    )
+}

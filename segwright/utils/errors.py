@@ -1,0 +1,30 @@
+"""Exception types that speak to the user.
+
+Each subclasses :class:`SegwrightError` *and* the builtin a caller would naturally catch,
+so ``except ValueError`` keeps working while the CLI can tell user errors from bugs.
+"""
+
+from __future__ import annotations
+
+
+class SegwrightError(Exception):
+    """Base class of every error caused by the user's input (config, data, flags, files)."""
+
+
+class ConfigError(SegwrightError, ValueError):
+    """A config file, a config key or a ``--cfg-options`` entry is wrong."""
+
+
+class RegistryError(ConfigError, KeyError):
+    """A ``type`` name is unknown or registered twice."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable.
+        return str(self.args[0]) if self.args else ""
+
+
+class DatasetError(SegwrightError, ValueError):
+    """A dataset folder, file or label value is wrong."""
+
+
+class CheckpointError(SegwrightError, ValueError):
+    """A checkpoint cannot be read or does not fit the model."""
