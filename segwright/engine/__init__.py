@@ -1,0 +1,4 @@
+"""Floor 3: the training engine (runner, loops, hooks, optimizers, schedules, checkpoints).
+
+The engine knows nothing about segmentation.
+"""

@@ -1,0 +1,150 @@
+"""The contract between a model and the loops (MMEngine's ``BaseModel`` interface).
+
+A model receives a batch as ``dict(inputs=[...], data_samples=[...])``. Its
+``data_preprocessor`` moves and normalises it; ``forward(inputs, data_samples, mode)`` returns
+a dict of losses (``mode='loss'``), a list of data samples with predictions (``'predict'``)
+or raw outputs (``'tensor'``). ``train_step`` runs one optimisation step through the optimizer
+wrapper, so loops never touch ``backward`` themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from segwright.registry import MODELS, build_if_dict
+from segwright.utils.errors import ConfigError
+
+
+def cast_to_device(data: Any, device: torch.device | str | None) -> Any:
+    """Move tensors (also inside dicts, lists and objects with ``.to``) to ``device``."""
+    if device is None:
+        return data
+    if isinstance(data, torch.Tensor):
+        return data.to(device, non_blocking=True)
+    if isinstance(data, Mapping):
+        return {k: cast_to_device(v, device) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return type(data)(cast_to_device(v, device) for v in data)
+    if hasattr(data, "to") and callable(data.to):
+        return data.to(device)
+    return data
+
+
+@MODELS.register_module()
+class BaseDataPreprocessor(nn.Module):
+    """Moves a batch to the model's device; stacks equally shaped inputs into one tensor."""
+
+    def __init__(self, non_blocking: bool = False) -> None:
+        super().__init__()
+        self.non_blocking = non_blocking
+        self._device = torch.device("cpu")
+
+    @property
+    def device(self) -> torch.device:
+        return self._device
+
+    def _apply(self, fn: Any, recurse: bool = True) -> BaseDataPreprocessor:
+        # Track the device of .to()/.cuda() calls even though this module has no parameters.
+        self._device = fn(torch.empty(0, device=self._device)).device
+        return super()._apply(fn, recurse)
+
+    def forward(self, data: Mapping[str, Any], training: bool = False) -> dict[str, Any]:
+        data = cast_to_device(dict(data), self._device)
+        inputs = data.get("inputs")
+        if (
+            isinstance(inputs, (list, tuple))
+            and inputs
+            and all(isinstance(t, torch.Tensor) for t in inputs)
+        ):
+            if len({tuple(t.shape) for t in inputs}) == 1:
+                data["inputs"] = torch.stack(list(inputs)).float()
+        return data
+
+
+class BaseModel(nn.Module):
+    """Base class of everything the runner trains.
+
+    Args:
+        data_preprocessor: A module or a config dict (built from MODELS); default
+            :class:`BaseDataPreprocessor`.
+    """
+
+    def __init__(self, data_preprocessor: nn.Module | Mapping[str, Any] | None = None) -> None:
+        super().__init__()
+        if data_preprocessor is None:
+            data_preprocessor = dict(type="BaseDataPreprocessor")
+        self.data_preprocessor = build_if_dict(data_preprocessor, MODELS, key="data_preprocessor")
+
+    def forward(
+        self, inputs: Any, data_samples: Sequence[Any] | None = None, mode: str = "tensor"
+    ) -> Any:
+        raise NotImplementedError
+
+    # -- steps called by the loops ---------------------------------------------------------
+
+    def train_step(self, data: Mapping[str, Any], optim_wrapper: Any) -> dict[str, torch.Tensor]:
+        """Forward with ``mode='loss'``, sum the losses, update the parameters; return log values."""
+        with optim_wrapper.optim_context(self):
+            data = self.data_preprocessor(data, True)
+            losses = self._run_forward(data, mode="loss")
+        loss, log_vars = self.parse_losses(losses)
+        optim_wrapper.update_params(loss)
+        return log_vars
+
+    def val_step(self, data: Mapping[str, Any]) -> list[Any]:
+        """Predictions for a validation batch."""
+        data = self.data_preprocessor(data, False)
+        return self._run_forward(data, mode="predict")
+
+    def test_step(self, data: Mapping[str, Any]) -> list[Any]:
+        """Predictions for a test batch."""
+        data = self.data_preprocessor(data, False)
+        return self._run_forward(data, mode="predict")
+
+    def loss_step(self, data: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        """Losses without an update: MMCV's 'val' workflow phase computes these."""
+        data = self.data_preprocessor(data, True)
+        losses = self._run_forward(data, mode="loss")
+        _, log_vars = self.parse_losses(losses)
+        return log_vars
+
+    def _run_forward(self, data: Any, mode: str) -> Any:
+        if isinstance(data, Mapping):
+            return self(**data, mode=mode)
+        if isinstance(data, (list, tuple)):
+            return self(*data, mode=mode)
+        raise ConfigError(f"A batch must be a dict or a tuple, got {type(data).__name__}.")
+
+    @staticmethod
+    def parse_losses(losses: Mapping[str, Any]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Total loss and log values (SPEC §9.1).
+
+        Each value is averaged (a list of tensors: the sum of their means). The total is the sum
+        of every entry whose key *contains* ``'loss'``, as MMSeg sums it.
+        """
+        log_vars: dict[str, torch.Tensor] = {}
+        for name, value in losses.items():
+            if isinstance(value, torch.Tensor):
+                log_vars[name] = value.mean()
+            elif isinstance(value, (list, tuple)) and all(
+                isinstance(v, torch.Tensor) for v in value
+            ):
+                log_vars[name] = sum(v.mean() for v in value)  # type: ignore[assignment]
+            else:
+                raise ConfigError(
+                    f"Loss {name!r} must be a tensor or a list of tensors, got {type(value).__name__}."
+                )
+        loss_terms = [v for k, v in log_vars.items() if "loss" in k]
+        if not loss_terms:
+            raise ConfigError(
+                f"The model returned no entry whose name contains 'loss' (got {list(log_vars)}); "
+                "nothing to optimise."
+            )
+        total = sum(loss_terms)
+        result = {"loss": total}
+        result.update(log_vars)
+        return total, {k: v.detach() for k, v in result.items()}  # type: ignore[return-value]

@@ -1,0 +1,68 @@
+"""The per-sample structure that datasets, models and metrics share (STYLE point 7).
+
+A :class:`SegDataSample` carries one image's ground truth (``gt_sem_seg``), predictions
+(``pred_sem_seg``, ``seg_logits``) and metadata (``img_shape``, ``ori_shape``, ...), with
+MMSeg 1.x's attribute names so users' metrics and hooks port unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+
+@dataclass
+class PixelData:
+    """A ``(C, H, W)`` tensor of per-pixel values (labels or logits)."""
+
+    data: torch.Tensor
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.data.shape[-2:])
+
+    def to(self, *args: Any, **kwargs: Any) -> PixelData:
+        return PixelData(self.data.to(*args, **kwargs))
+
+    def cpu(self) -> PixelData:
+        return PixelData(self.data.cpu())
+
+
+@dataclass
+class SegDataSample:
+    """One sample's annotations, predictions and metadata.
+
+    Attributes:
+        gt_sem_seg: Ground-truth labels, ``(1, H, W)`` long.
+        pred_sem_seg: Predicted labels, ``(1, H, W)`` long.
+        seg_logits: Logits, ``(C, H, W)`` float.
+        metainfo: ``img_path``, ``seg_map_path``, ``img_shape``, ``ori_shape``, ``pad_shape``,
+            ``scale_factor``, ``flip``, ``flip_direction``, ``reduce_zero_label``, ...
+    """
+
+    gt_sem_seg: PixelData | None = None
+    pred_sem_seg: PixelData | None = None
+    seg_logits: PixelData | None = None
+    gt_edge_map: PixelData | None = None
+    metainfo: dict[str, Any] = field(default_factory=dict)
+
+    def set_metainfo(self, info: dict[str, Any]) -> None:
+        self.metainfo.update(info)
+
+    def __getattr__(self, name: str) -> Any:
+        # MMEngine data samples expose metainfo keys as attributes (sample.img_shape).
+        metainfo = self.__dict__.get("metainfo", {})
+        if name in metainfo:
+            return metainfo[name]
+        raise AttributeError(f"SegDataSample has no field or metainfo key {name!r}.")
+
+    def to(self, *args: Any, **kwargs: Any) -> SegDataSample:
+        moved = {
+            name: getattr(self, name).to(*args, **kwargs)
+            if getattr(self, name) is not None
+            else None
+            for name in ("gt_sem_seg", "pred_sem_seg", "seg_logits", "gt_edge_map")
+        }
+        return SegDataSample(**moved, metainfo=dict(self.metainfo))
