@@ -153,9 +153,15 @@ class Registry:
         """Import the modules that register this registry's built-ins (once)."""
         if self._imported:
             return
-        self._imported = True
-        for location in self._locations:
-            importlib.import_module(location)
+        self._imported = True  # set first: a location may look names up while it imports
+        try:
+            for location in self._locations:
+                importlib.import_module(location)
+        except BaseException:
+            # Retry (and fail loudly again) on the next lookup rather than answer
+            # "unknown type" for every built-in from then on.
+            self._imported = False
+            raise
 
     def get(self, key: str) -> Any | None:
         """The object registered as ``key`` (scope prefixes such as ``mmseg.`` ignored), else None.
@@ -306,9 +312,11 @@ def build_if_dict(value: Any, registry: Registry, key: str = "", **default_args:
 
 
 # The registries of ARCHITECTURE.md. Locations are imported on first lookup.
-MODELS = Registry("model", locations=["segwright.models"])
+MODELS = Registry(
+    "model", locations=["segwright.models", "segwright.engine.model", "segwright.testing"]
+)
 TASK_UTILS = Registry("task util", locations=["segwright.models"])  # pixel samplers (OHEM)
-DATASETS = Registry("dataset", locations=["segwright.datasets"])
+DATASETS = Registry("dataset", locations=["segwright.datasets", "segwright.testing"])
 TRANSFORMS = Registry("transform", locations=["segwright.datasets"])
 DATA_SAMPLERS = Registry("data sampler", locations=["segwright.engine.data"])
 FUNCTIONS = Registry("function", locations=["segwright.engine.data"])  # collate functions

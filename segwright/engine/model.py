@@ -34,6 +34,14 @@ def cast_to_device(data: Any, device: torch.device | str | None) -> Any:
     return data
 
 
+class NonFiniteLossError(ArithmeticError):
+    """The summed loss is NaN or infinite; raised before backward so no weight is touched."""
+
+    def __init__(self, log_vars: Mapping[str, torch.Tensor]) -> None:
+        super().__init__("non-finite loss")
+        self.log_vars = {k: float(v) for k, v in log_vars.items()}
+
+
 @MODELS.register_module()
 class BaseDataPreprocessor(nn.Module):
     """Moves a batch to the model's device; stacks equally shaped inputs into one tensor."""
@@ -92,6 +100,8 @@ class BaseModel(nn.Module):
             data = self.data_preprocessor(data, True)
             losses = self._run_forward(data, mode="loss")
         loss, log_vars = self.parse_losses(losses)
+        if not torch.isfinite(loss):
+            raise NonFiniteLossError(log_vars)
         optim_wrapper.update_params(loss)
         return log_vars
 

@@ -1,0 +1,63 @@
+"""segwright: config-driven semantic segmentation on PyTorch that runs MMSegmentation configs.
+
+Importing ``segwright`` is cheap: it does not import torch. Built-in models, datasets, hooks
+and so on register themselves the first time a registry is asked for a name.
+"""
+
+from segwright.config import Config, ConfigDict
+from segwright.registry import (
+    DATA_SAMPLERS,
+    DATASETS,
+    EVALUATORS,
+    FUNCTIONS,
+    HOOKS,
+    LOG_PROCESSORS,
+    LOOPS,
+    METRICS,
+    MODELS,
+    OPTIM_WRAPPER_CONSTRUCTORS,
+    OPTIM_WRAPPERS,
+    OPTIMIZERS,
+    PARAM_SCHEDULERS,
+    TASK_UTILS,
+    TRANSFORMS,
+    VISBACKENDS,
+    Registry,
+)
+from segwright.utils.errors import (
+    CheckpointError,
+    ConfigError,
+    DatasetError,
+    RegistryError,
+    SegwrightError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DATASETS",
+    "DATA_SAMPLERS",
+    "EVALUATORS",
+    "FUNCTIONS",
+    "HOOKS",
+    "LOG_PROCESSORS",
+    "LOOPS",
+    "METRICS",
+    "MODELS",
+    "OPTIMIZERS",
+    "OPTIM_WRAPPERS",
+    "OPTIM_WRAPPER_CONSTRUCTORS",
+    "PARAM_SCHEDULERS",
+    "TASK_UTILS",
+    "TRANSFORMS",
+    "VISBACKENDS",
+    "CheckpointError",
+    "Config",
+    "ConfigDict",
+    "ConfigError",
+    "DatasetError",
+    "Registry",
+    "RegistryError",
+    "SegwrightError",
+    "__version__",
+]

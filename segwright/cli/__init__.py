@@ -1,0 +1,1 @@
+"""Floor 6: the ``segwright`` command. Thin: parse flags, then call the API or the engine."""

@@ -1,0 +1,85 @@
+"""Train a model from a config file (MMSeg 1.x-style configs).
+
+The work directory is --work-dir, else the config's work_dir, else ./work_dirs/<config name>.
+Each run writes a timestamped folder there with the log, the merged config and the scalars;
+checkpoints go to the work directory itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", help="config file (.py, .json, .yaml)")
+    parser.add_argument("--work-dir", help="where logs and checkpoints go")
+    parser.add_argument(
+        "--resume",
+        nargs="?",
+        const="auto",
+        default=None,
+        metavar="CHECKPOINT",
+        help="resume from CHECKPOINT, or from the work dir's last checkpoint when none is given",
+    )
+    parser.add_argument("--load-from", help="initialise the weights from a checkpoint")
+    parser.add_argument(
+        "--amp", action="store_true", help="mixed precision (AmpOptimWrapper; bf16 on CPU)"
+    )
+    parser.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present)")
+    parser.add_argument(
+        "--launcher", choices=("none", "pytorch"), default="none", help="pytorch under torchrun"
+    )
+    parser.add_argument(
+        "--cfg-options",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override config keys, e.g. train_cfg.max_iters=100",
+    )
+
+
+def prepare_config(args: argparse.Namespace) -> object:
+    """Load the config and apply the command-line settings (CLI wins over the file)."""
+    from segwright.config import Config
+    from segwright.utils.errors import ConfigError
+
+    cfg = Config.fromfile(args.config, import_custom_modules=False)
+    if args.cfg_options:
+        cfg.merge_from_options(args.cfg_options)
+    cfg.import_custom_modules()
+    if args.work_dir:
+        cfg.work_dir = args.work_dir
+    if args.load_from:
+        cfg.load_from = args.load_from
+    if args.resume == "auto":
+        cfg.resume = True
+    elif args.resume:
+        cfg.resume = True
+        cfg.load_from = args.resume
+    if args.device:
+        cfg.device = args.device
+    cfg.launcher = args.launcher
+    if args.amp:
+        wrapper = cfg.get("optim_wrapper")
+        if wrapper is None:
+            raise ConfigError("--amp needs optim_wrapper in the config.")
+        kind = wrapper.get("type", "OptimWrapper")
+        if kind == "OptimWrapper":
+            wrapper.type = "AmpOptimWrapper"
+            wrapper.setdefault("loss_scale", "dynamic")
+        elif kind != "AmpOptimWrapper":
+            raise ConfigError(f"--amp works with OptimWrapper or AmpOptimWrapper, not {kind!r}.")
+    return cfg
+
+
+def run(args: argparse.Namespace) -> int:
+    from segwright.engine.runner import Runner
+
+    cfg = prepare_config(args)
+    runner = Runner.from_cfg(cfg)
+    try:
+        runner.train()
+    finally:
+        runner.close()
+    return 0

@@ -1,0 +1,1 @@
+"""Floor 4: datasets and transforms. Importing this package registers the built-ins."""

@@ -1,0 +1,196 @@
+"""Saving and loading checkpoints (SPEC §8).
+
+Saves are atomic (written to a temporary file in the same folder, then renamed), so a run
+that dies mid-save leaves the last good checkpoint intact. Loading is partial by default:
+what fits is loaded, what does not (missing, unexpected or differently shaped keys) is
+reported — the fine-tuning case of a head with another ``num_classes``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from segwright.utils.errors import CheckpointError
+
+DEFAULT_REVISE_KEYS: tuple[tuple[str, str], ...] = ((r"^module\.", ""),)
+_REMOTE = (
+    "http://",
+    "https://",
+    "open-mmlab://",
+    "openmmlab://",
+    "torchvision://",
+    "mmcls://",
+    "s3://",
+    "pavi://",
+)
+
+
+def save_checkpoint(checkpoint: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Write ``checkpoint`` to ``path`` atomically; return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(dict(checkpoint), handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def weights_to_cpu(state_dict: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a state dict with every tensor on the CPU (keeps ``_metadata``)."""
+    result = type(state_dict)() if isinstance(state_dict, dict) else {}
+    for key, value in state_dict.items():
+        result[key] = value.detach().cpu() if isinstance(value, torch.Tensor) else value
+    metadata = getattr(state_dict, "_metadata", None)
+    if metadata is not None:
+        result._metadata = metadata  # type: ignore[attr-defined]
+    return result
+
+
+def read_checkpoint(filename: str | os.PathLike[str], map_location: Any = "cpu") -> dict[str, Any]:
+    """Read a checkpoint file into a dict, with errors that say what to do."""
+    name = str(filename)
+    if name.startswith(_REMOTE):
+        raise CheckpointError(
+            f"Checkpoint {name!r} is a remote address, and segwright never downloads at run time. "
+            "Download the file yourself and give its local path (load_from=..., "
+            "init_cfg=dict(type='Pretrained', checkpoint=...) or pretrained=...)."
+        )
+    path = Path(name).expanduser()
+    if not path.is_file():
+        raise CheckpointError(
+            f"Checkpoint not found: {path}. Check the path (load_from / --checkpoint)."
+        )
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as exc:  # corrupt file, not a torch file, truncated write...
+        raise CheckpointError(
+            f"Cannot read checkpoint {path}: {type(exc).__name__}: {exc}. The file may be "
+            "truncated or not a PyTorch checkpoint."
+        ) from exc
+    if not isinstance(checkpoint, dict):
+        raise CheckpointError(
+            f"Checkpoint {path} holds a {type(checkpoint).__name__}, not a dict of weights."
+        )
+    return checkpoint
+
+
+@dataclass
+class LoadReport:
+    """What a partial load did."""
+
+    loaded: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+    mismatched: list[tuple[str, tuple[int, ...], tuple[int, ...]]] = field(default_factory=list)
+
+    @property
+    def exact(self) -> bool:
+        return not (self.missing or self.unexpected or self.mismatched)
+
+    def summary(self) -> str:
+        """A readable report in the spirit of MMEngine's warning text."""
+        if self.exact:
+            return f"All {len(self.loaded)} keys loaded."
+        lines = [
+            f"The model and loaded state dict do not match exactly: {len(self.loaded)} keys "
+            "loaded; the rest keep their initial values."
+        ]
+        for key, ckpt_shape, model_shape in self.mismatched:
+            lines.append(
+                f"size mismatch for {key}: copying a param with shape {tuple(ckpt_shape)} from "
+                f"checkpoint, the shape in current model is {tuple(model_shape)}."
+            )
+        if self.unexpected:
+            lines.append("unexpected key in source state_dict: " + ", ".join(self.unexpected))
+        if self.missing:
+            lines.append("missing keys in source state_dict: " + ", ".join(self.missing))
+        return "\n".join(lines)
+
+
+def extract_state_dict(checkpoint: Mapping[str, Any]) -> dict[str, Any]:
+    """``checkpoint['state_dict']`` when present, else the dict itself."""
+    state = checkpoint.get("state_dict", checkpoint)
+    if not isinstance(state, Mapping):
+        raise CheckpointError("The checkpoint's 'state_dict' is not a dict of tensors.")
+    return dict(state)
+
+
+def revise_keys(
+    state_dict: Mapping[str, Any], rules: Sequence[tuple[str, str]] = DEFAULT_REVISE_KEYS
+) -> dict[str, Any]:
+    """Apply ``(regex, replacement)`` rules in order to every key."""
+    result = {}
+    for key, value in state_dict.items():
+        for pattern, replacement in rules:
+            key = re.sub(pattern, replacement, key)
+        result[key] = value
+    return result
+
+
+def load_state_dict(
+    module: nn.Module, state_dict: Mapping[str, Any], strict: bool = False
+) -> LoadReport:
+    """Copy what fits into ``module``; shape-mismatched tensors keep their current value."""
+    module = getattr(module, "module", module)  # DDP / DataParallel
+    own = module.state_dict()
+    report = LoadReport()
+    fitting = {}
+    for key, value in state_dict.items():
+        if key not in own:
+            report.unexpected.append(key)
+        elif isinstance(value, torch.Tensor) and tuple(value.shape) != tuple(own[key].shape):
+            report.mismatched.append((key, tuple(value.shape), tuple(own[key].shape)))
+        else:
+            fitting[key] = value
+    report.missing = [k for k in own if k not in state_dict and "num_batches_tracked" not in k]
+    module.load_state_dict(fitting, strict=False)
+    report.loaded = sorted(fitting)
+    if strict and not report.exact:
+        raise CheckpointError(report.summary())
+    return report
+
+
+def load_checkpoint(
+    model: nn.Module,
+    filename: str | os.PathLike[str],
+    map_location: Any = "cpu",
+    strict: bool = False,
+    revise: Sequence[tuple[str, str]] = DEFAULT_REVISE_KEYS,
+) -> tuple[dict[str, Any], LoadReport]:
+    """Load weights from a file into ``model`` (partial unless ``strict``); return (checkpoint, report)."""
+    checkpoint = read_checkpoint(filename, map_location)
+    state_dict = revise_keys(extract_state_dict(checkpoint), revise)
+    report = load_state_dict(model, state_dict, strict=strict)
+    return checkpoint, report
+
+
+def find_last_checkpoint(work_dir: str | os.PathLike[str]) -> Path | None:
+    """The checkpoint named in ``work_dir/last_checkpoint``, else the newest ``*.pth`` by number."""
+    work_dir = Path(work_dir)
+    pointer = work_dir / "last_checkpoint"
+    if pointer.is_file():
+        target = Path(pointer.read_text().strip())
+        if target.is_file():
+            return target
+    candidates = []
+    for path in work_dir.glob("*.pth"):
+        match = re.search(r"(\d+)\.pth$", path.name)
+        if match and not path.name.startswith("best_"):
+            candidates.append((int(match.group(1)), path))
+    return max(candidates)[1] if candidates else None

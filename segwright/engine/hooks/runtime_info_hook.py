@@ -1,0 +1,34 @@
+"""Records lr and the step's outputs in the run's LogStore (MMEngine's RuntimeInfoHook)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from segwright.engine.hooks.hook import Hook
+from segwright.registry import HOOKS
+
+
+@HOOKS.register_module()
+class RuntimeInfoHook(Hook):
+    priority = "VERY_HIGH"
+
+    def before_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None) -> None:
+        lrs = runner.optim_wrapper.get_lr()["lr"]
+        runner.log_store.update_scalar("lr", lrs[0])
+        if len(set(lrs)) > 1:
+            base = [g.get("initial_lr", g["lr"]) for g in runner.optim_wrapper.param_groups]
+            runner.log_store.update_scalar("base_lr", base[0])
+
+    def after_train_iter(
+        self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None
+    ) -> None:
+        if outputs:
+            runner.log_store.update_scalars({f"train/{k}": v for k, v in outputs.items()})
+        grad_norm = getattr(runner.optim_wrapper, "last_grad_norm", None)
+        if grad_norm is not None:
+            runner.log_store.update_scalar("train/grad_norm", grad_norm)
+
+    def after_val_epoch(self, runner: Any, metrics: dict[str, Any] | None = None) -> None:
+        for key, value in (metrics or {}).items():
+            if isinstance(value, (int, float)):
+                runner.log_store.update_scalar(f"val/{key}", value)

@@ -1,0 +1,239 @@
+"""Train, validation and test loops (MMEngine's, SPEC §6.2).
+
+The train step is one method per loop (``run_iter``) with the hook calls around it visible.
+A non-finite loss stops the run with a message naming the iteration and the loss terms
+(``on_nonfinite_loss='stop'``, default) or skips that update (``'skip'``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader
+
+from segwright.engine.model import NonFiniteLossError
+from segwright.registry import LOOPS
+from segwright.utils.errors import ConfigError, SegwrightError
+
+
+class TrainingError(SegwrightError, RuntimeError):
+    """Training cannot go on (e.g. the loss became NaN)."""
+
+
+def _check_count(name: str, value: Any, loop: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+        raise ConfigError(f"train_cfg.{name} of {loop} must be a whole number, got {value!r}.")
+    if value < 0:
+        raise ConfigError(f"train_cfg.{name} of {loop} must not be negative, got {value}.")
+    return int(value)
+
+
+class _TrainLoopBase:
+    by_epoch = False
+
+    def __init__(
+        self,
+        runner: Any,
+        dataloader: DataLoader,
+        val_begin: int = 1,
+        val_interval: int = 1,
+        on_nonfinite_loss: str = "stop",
+    ) -> None:
+        if on_nonfinite_loss not in ("stop", "skip"):
+            raise ConfigError(
+                f"train_cfg.on_nonfinite_loss must be 'stop' or 'skip', got {on_nonfinite_loss!r}."
+            )
+        self.runner = runner
+        self.dataloader = dataloader
+        self.val_begin = val_begin
+        self.val_interval = val_interval
+        self.on_nonfinite_loss = on_nonfinite_loss
+        self._iter = 0
+        self._epoch = 0
+        self.skipped_iters: list[int] = []
+
+    @property
+    def iter(self) -> int:
+        return self._iter
+
+    @property
+    def epoch(self) -> int:
+        return self._epoch
+
+    def run_iter(self, batch_idx: int, data_batch: Any) -> None:
+        """One training iteration: hooks, forward + backward + step, hooks."""
+        runner = self.runner
+        runner.call_hook("before_train_iter", batch_idx=batch_idx, data_batch=data_batch)
+        runner.model.train()
+        try:
+            outputs = runner.model.train_step(data_batch, optim_wrapper=runner.optim_wrapper)
+        except NonFiniteLossError as exc:
+            terms = ", ".join(f"{k}={v:.4g}" for k, v in exc.log_vars.items())
+            if self.on_nonfinite_loss == "stop":
+                last = runner.log_store.get_info("last_ckpt")
+                kept = f" The last good checkpoint is {last}." if last else ""
+                raise TrainingError(
+                    f"The loss is not finite at iteration {self._iter + 1} ({terms}). Training "
+                    f"stopped.{kept} Lower the learning rate, add clip_grad to optim_wrapper, "
+                    "check the labels, or set train_cfg.on_nonfinite_loss='skip'."
+                ) from None
+            runner.optim_wrapper.zero_grad()
+            self.skipped_iters.append(self._iter)
+            runner.logger.warning(
+                f"Non-finite loss at iteration {self._iter + 1} ({terms}); update skipped."
+            )
+            outputs = None
+        runner.call_hook(
+            "after_train_iter", batch_idx=batch_idx, data_batch=data_batch, outputs=outputs
+        )
+        self._iter += 1
+
+    def run_validation(self) -> None:
+        if self.runner.val_loop is not None:
+            self.runner.val_loop.run()
+
+
+@LOOPS.register_module()
+class IterBasedTrainLoop(_TrainLoopBase):
+    """Train for ``max_iters`` iterations; validate every ``val_interval`` iterations from ``val_begin``."""
+
+    by_epoch = False
+
+    def __init__(
+        self,
+        runner: Any,
+        dataloader: DataLoader,
+        max_iters: int,
+        val_begin: int = 1,
+        val_interval: int = 1000,
+        dynamic_intervals: Any = None,
+        on_nonfinite_loss: str = "stop",
+    ) -> None:
+        super().__init__(runner, dataloader, val_begin, val_interval, on_nonfinite_loss)
+        self.max_iters = _check_count("max_iters", max_iters, "IterBasedTrainLoop")
+        self.max_epochs = 1
+
+    def _batches(self) -> Iterator[Any]:
+        epoch = 0
+        while True:
+            sampler = getattr(self.dataloader, "sampler", None)
+            if hasattr(sampler, "set_epoch"):
+                sampler.set_epoch(epoch)
+            yield from self.dataloader
+            epoch += 1
+
+    def run(self) -> Any:
+        runner = self.runner
+        runner.call_hook("before_train")
+        runner.call_hook("before_train_epoch")
+        batches = self._batches()
+        for _ in range(self._iter):  # resuming: skip the batches already seen, as MMEngine does
+            next(batches)
+        while self._iter < self.max_iters:
+            self.run_iter(self._iter, next(batches))
+            if self._iter >= self.val_begin and (
+                self._iter % self.val_interval == 0 or self._iter == self.max_iters
+            ):
+                self.run_validation()
+        runner.call_hook("after_train_epoch")
+        runner.call_hook("after_train")
+        return runner.model
+
+
+@LOOPS.register_module()
+class EpochBasedTrainLoop(_TrainLoopBase):
+    """Train for ``max_epochs`` passes over the data; validate every ``val_interval`` epochs."""
+
+    by_epoch = True
+
+    def __init__(
+        self,
+        runner: Any,
+        dataloader: DataLoader,
+        max_epochs: int,
+        val_begin: int = 1,
+        val_interval: int = 1,
+        dynamic_intervals: Any = None,
+        on_nonfinite_loss: str = "stop",
+    ) -> None:
+        super().__init__(runner, dataloader, val_begin, val_interval, on_nonfinite_loss)
+        self.max_epochs = _check_count("max_epochs", max_epochs, "EpochBasedTrainLoop")
+        self.max_iters = self.max_epochs * len(dataloader)
+
+    def run(self) -> Any:
+        runner = self.runner
+        runner.call_hook("before_train")
+        while self._epoch < self.max_epochs:
+            runner.call_hook("before_train_epoch")
+            sampler = getattr(self.dataloader, "sampler", None)
+            if hasattr(sampler, "set_epoch"):
+                sampler.set_epoch(self._epoch)
+            runner.model.train()
+            for batch_idx, data_batch in enumerate(self.dataloader):
+                self.run_iter(batch_idx, data_batch)
+            runner.call_hook("after_train_epoch")
+            self._epoch += 1
+            if self._epoch >= self.val_begin and (
+                self._epoch % self.val_interval == 0 or self._epoch == self.max_epochs
+            ):
+                self.run_validation()
+        runner.call_hook("after_train")
+        return runner.model
+
+
+class _EvalLoopBase:
+    mode = "val"
+
+    def __init__(
+        self, runner: Any, dataloader: DataLoader, evaluator: Any, fp16: bool = False
+    ) -> None:
+        self.runner = runner
+        self.dataloader = dataloader
+        self.evaluator = evaluator
+        self.fp16 = fp16
+        dataset = getattr(dataloader, "dataset", None)
+        meta = getattr(dataset, "metainfo", None)
+        if meta is not None and hasattr(evaluator, "dataset_meta"):
+            evaluator.dataset_meta = meta
+
+    def run(self) -> dict[str, Any]:
+        runner, mode = self.runner, self.mode
+        runner.call_hook(f"before_{mode}")
+        runner.call_hook(f"before_{mode}_epoch")
+        runner.model.eval()
+        step = getattr(runner.model, f"{mode}_step", None) or runner.model.val_step
+        for batch_idx, data_batch in enumerate(self.dataloader):
+            runner.call_hook(f"before_{mode}_iter", batch_idx=batch_idx, data_batch=data_batch)
+            with torch.no_grad(), self._autocast():
+                outputs = step(data_batch)
+            self.evaluator.process(data_samples=outputs, data_batch=data_batch)
+            runner.call_hook(
+                f"after_{mode}_iter", batch_idx=batch_idx, data_batch=data_batch, outputs=outputs
+            )
+        metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
+        runner.call_hook(f"after_{mode}_epoch", metrics=metrics)
+        runner.call_hook(f"after_{mode}")
+        return metrics
+
+    def _autocast(self) -> Any:
+        if not self.fp16:
+            return torch.autocast("cpu", enabled=False)
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        dtype = torch.float16 if device == "cuda" else torch.bfloat16
+        return torch.autocast(device, dtype=dtype)
+
+
+@LOOPS.register_module()
+class ValLoop(_EvalLoopBase):
+    """Predict every validation batch and evaluate the metrics."""
+
+    mode = "val"
+
+
+@LOOPS.register_module()
+class TestLoop(_EvalLoopBase):
+    """Predict every test batch and evaluate the metrics."""
+
+    mode = "test"

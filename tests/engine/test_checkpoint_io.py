@@ -1,0 +1,70 @@
+"""Atomic saves, partial loads with a mismatch report, and readable errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from segwright.engine.checkpoint import (
+    find_last_checkpoint,
+    load_checkpoint,
+    read_checkpoint,
+    revise_keys,
+    save_checkpoint,
+)
+from segwright.utils.errors import CheckpointError
+
+
+def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
+    path = tmp_path / "iter_1.pth"
+    save_checkpoint({"state_dict": {"w": torch.ones(2)}}, path)
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", boom)
+    with pytest.raises(OSError):
+        save_checkpoint({"state_dict": {"w": torch.zeros(2)}}, path)
+    monkeypatch.undo()
+    assert torch.equal(torch.load(path)["state_dict"]["w"], torch.ones(2))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["iter_1.pth"]
+
+
+def test_partial_load_reports_missing_unexpected_and_mismatched(tmp_path):
+    source = nn.Sequential(nn.Conv2d(3, 4, 1), nn.Conv2d(4, 5, 1))
+    target = nn.Sequential(nn.Conv2d(3, 4, 1), nn.Conv2d(4, 2, 1), nn.ReLU())
+    state = {f"module.{k}": v for k, v in source.state_dict().items()}
+    state["module.extra"] = torch.zeros(1)
+    save_checkpoint({"state_dict": state}, tmp_path / "c.pth")
+    before = target[1].weight.clone()
+    _, report = load_checkpoint(target, tmp_path / "c.pth")
+    torch.testing.assert_close(target[0].weight, source[0].weight)
+    torch.testing.assert_close(target[1].weight, before)
+    assert report.loaded == ["0.bias", "0.weight"]
+    assert report.unexpected == ["extra"]
+    assert [m[0] for m in report.mismatched] == ["1.weight", "1.bias"]
+    assert "size mismatch for 1.weight" in report.summary()
+    with pytest.raises(CheckpointError, match="do not match exactly"):
+        load_checkpoint(target, tmp_path / "c.pth", strict=True)
+
+
+def test_read_errors_speak_to_the_user(tmp_path):
+    with pytest.raises(CheckpointError, match="not found"):
+        read_checkpoint(tmp_path / "nope.pth")
+    with pytest.raises(CheckpointError, match="never downloads"):
+        read_checkpoint("open-mmlab://resnet50_v1c")
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="Cannot read checkpoint"):
+        read_checkpoint(bad)
+
+
+def test_revise_keys_and_find_last(tmp_path):
+    assert revise_keys({"module.a": 1, "b.module.c": 2}) == {"a": 1, "b.module.c": 2}
+    for n in (2, 10, 4):
+        save_checkpoint({}, tmp_path / f"iter_{n}.pth")
+    save_checkpoint({}, tmp_path / "best_mIoU_iter_12.pth")
+    assert find_last_checkpoint(tmp_path).name == "iter_10.pth"
+    (tmp_path / "last_checkpoint").write_text(str(tmp_path / "iter_4.pth"))
+    assert find_last_checkpoint(tmp_path).name == "iter_4.pth"

@@ -1,0 +1,185 @@
+"""Whole runs of the toy model through the Runner: train, validate, checkpoint, resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from segwright.config import Config
+from segwright.engine.hooks import Hook
+from segwright.engine.loops import TrainingError
+from segwright.engine.runner import Runner
+from segwright.registry import HOOKS
+from segwright.testing import toy_config
+
+
+def _run(tmp_path: Path, **kw) -> Runner:
+    runner = Runner.from_cfg(Config(toy_config(tmp_path, **kw)))
+    runner.train()
+    runner.close()
+    return runner
+
+
+def test_iter_based_run_writes_checkpoints_logs_and_metrics(tmp_path):
+    runner = _run(tmp_path, max_iters=4, val_interval=2)
+    assert runner.iter == 4
+    assert (tmp_path / "iter_2.pth").is_file() and (tmp_path / "iter_4.pth").is_file()
+    assert Path((tmp_path / "last_checkpoint").read_text()) == tmp_path / "iter_4.pth"
+    ckpt = torch.load(tmp_path / "iter_4.pth", weights_only=False)
+    assert ckpt["meta"]["iter"] == 4
+    assert {"state_dict", "optimizer", "param_schedulers", "message_hub"} <= set(ckpt)
+    run_dir = runner.log_dir
+    log_text = (run_dir / f"{runner.timestamp}.log").read_text()
+    assert "Iter(train) [4/4]" in log_text and "decode.loss_ce" in log_text
+    assert "Iter(val) [4]" in log_text and "mIoU" in log_text
+    records = [
+        json.loads(line)
+        for line in (run_dir / "vis_data" / "scalars.json").read_text().splitlines()
+    ]
+    assert [r["step"] for r in records if "loss" in r] == [1, 2, 3, 4]
+    assert any("val/mIoU" in r for r in records)
+
+
+def test_lr_follows_poly_schedule_per_iteration(tmp_path):
+    runner = Runner.from_cfg(Config(toy_config(tmp_path, max_iters=4, val_interval=4)))
+    seen = []
+
+    class Spy(Hook):
+        def before_train_iter(self, runner, batch_idx, data_batch=None):
+            seen.append(runner.optim_wrapper.get_lr()["lr"][0])
+
+    runner.register_hook(Spy())
+    runner.train()
+    runner.close()
+    # MMEngine PolyLR: eta + (b - eta) * (1 - s/T)^p with T = end - begin - 1 = 3.
+    expected = [1e-4 + (0.1 - 1e-4) * (1 - s / 3) ** 0.9 for s in range(4)]
+    assert seen == pytest.approx(expected, rel=1e-6)
+
+
+def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path):
+    full = _run(tmp_path / "full", max_iters=4, val_interval=2)
+    partial_dir = tmp_path / "part"
+    _run(partial_dir, max_iters=4, val_interval=2)
+    # Pretend the run died after iteration 2: resume from iter_2 and finish.
+    (partial_dir / "iter_4.pth").unlink()
+    (partial_dir / "last_checkpoint").write_text(str(partial_dir / "iter_2.pth"))
+    resumed = Runner.from_cfg(
+        Config(toy_config(partial_dir, max_iters=4, val_interval=2, resume=True))
+    )
+    resumed.train()
+    resumed.close()
+    a = torch.load(tmp_path / "full" / "iter_4.pth", weights_only=False)["state_dict"]
+    b = torch.load(partial_dir / "iter_4.pth", weights_only=False)["state_dict"]
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6)
+    assert full.iter == resumed.iter == 4
+
+
+def test_epoch_based_loop(tmp_path):
+    cfg = toy_config(
+        tmp_path,
+        train_cfg=dict(type="EpochBasedTrainLoop", max_epochs=2, val_interval=1),
+        train_dataloader=dict(
+            batch_size=4,
+            sampler=dict(type="DefaultSampler", shuffle=True),
+            dataset=dict(type="ToySegDataset", num_samples=8, size=(16, 16)),
+        ),
+        param_scheduler=[dict(type="MultiStepLR", milestones=[1], gamma=0.5, by_epoch=True)],
+        default_hooks=dict(checkpoint=dict(type="CheckpointHook", by_epoch=True, interval=1)),
+    )
+    runner = Runner.from_cfg(Config(cfg))
+    runner.train()
+    runner.close()
+    assert runner.epoch == 2 and runner.iter == 4
+    assert (tmp_path / "epoch_1.pth").is_file() and (tmp_path / "epoch_2.pth").is_file()
+    assert runner.optim_wrapper.get_lr()["lr"][0] == pytest.approx(0.05)
+
+
+def test_non_finite_loss_stops_with_iteration_and_terms_and_keeps_last_checkpoint(tmp_path):
+    runner = Runner.from_cfg(Config(toy_config(tmp_path, max_iters=4, val_interval=2)))
+
+    class Poison(Hook):
+        def before_train_iter(self, runner, batch_idx, data_batch=None):
+            if runner.iter == 2:
+                with torch.no_grad():
+                    runner.model.decode_head.weight.fill_(float("nan"))
+
+    runner.register_hook(Poison())
+    with pytest.raises(TrainingError, match=r"iteration 3 .*decode\.loss_ce=nan.*iter_2\.pth"):
+        runner.train()
+    runner.close()
+    ckpt = torch.load(tmp_path / "iter_2.pth", weights_only=False)
+    assert all(
+        torch.isfinite(v).all() for v in ckpt["state_dict"].values() if v.is_floating_point()
+    )
+
+
+def test_non_finite_loss_can_skip_the_update(tmp_path):
+    cfg = toy_config(tmp_path, max_iters=3, val_interval=3)
+    cfg["train_cfg"]["on_nonfinite_loss"] = "skip"
+    runner = Runner.from_cfg(Config(cfg))
+    calls = {"n": 0}
+    original = runner.model.parse_losses
+
+    def flaky(losses):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            losses = {k: v * float("inf") if "loss" in k else v for k, v in losses.items()}
+        return original(losses)
+
+    runner.model.parse_losses = flaky
+    runner.train()
+    runner.close()
+    assert runner.train_loop.skipped_iters == [1]
+    assert runner.iter == 3
+
+
+def test_custom_hook_registered_by_config_runs_with_priority(tmp_path):
+    calls: list[str] = []
+
+    @HOOKS.register_module(name="RecordingHookForRunnerTest", force=True)
+    class RecordingHook(Hook):
+        def __init__(self, tag: str):
+            self.tag = tag
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            calls.append(f"{self.tag}@{runner.iter}")
+
+    cfg = toy_config(
+        tmp_path,
+        max_iters=2,
+        val_interval=2,
+        custom_hooks=[dict(type="RecordingHookForRunnerTest", tag="x", priority="HIGHEST")],
+    )
+    runner = Runner.from_cfg(Config(cfg))
+    assert type(runner.hooks[0]).__name__ == "RecordingHook"
+    runner.train()
+    runner.close()
+    assert calls == ["x@0", "x@1"]
+
+
+def test_load_from_reports_mismatched_head(tmp_path, caplog):
+    source = _run(tmp_path / "src", max_iters=2, val_interval=2)
+    cfg = toy_config(
+        tmp_path / "ft", max_iters=1, val_interval=1, load_from=str(tmp_path / "src" / "iter_2.pth")
+    )
+    cfg["model"]["num_classes"] = 3
+    cfg["val_dataloader"] = None
+    runner = Runner.from_cfg(Config(cfg))
+    loaded = {}
+
+    class Capture(Hook):
+        def after_load_checkpoint(self, runner, checkpoint):
+            loaded["weight"] = checkpoint["state_dict"]["backbone.0.weight"].clone()
+
+    runner.register_hook(Capture())
+    runner._build_optim_and_schedulers = lambda: None  # noqa: E731  (weights only: no training needed)
+    runner.train_loop = runner._build_train_loop()
+    runner._load_or_resume()
+    runner.close()
+    assert source.iter == 2
+    torch.testing.assert_close(runner.model.backbone[0].weight, loaded["weight"])
+    assert runner.model.decode_head.weight.shape[0] == 3
