@@ -9,6 +9,7 @@ reported — the fine-tuning case of a head with another ``num_classes``.
 from __future__ import annotations
 
 import os
+import pickle
 import re
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -23,8 +24,6 @@ from segwright.utils.errors import CheckpointError
 
 DEFAULT_REVISE_KEYS: tuple[tuple[str, str], ...] = ((r"^module\.", ""),)
 _REMOTE = (
-    "http://",
-    "https://",
     "open-mmlab://",
     "openmmlab://",
     "torchvision://",
@@ -62,22 +61,61 @@ def weights_to_cpu(state_dict: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
-def read_checkpoint(filename: str | os.PathLike[str], map_location: Any = "cpu") -> dict[str, Any]:
-    """Read a checkpoint file into a dict, with errors that say what to do."""
-    name = str(filename)
-    if name.startswith(_REMOTE):
+def _download(url: str) -> Path:
+    """Fetch an http(s) checkpoint into torch's hub cache (once); clear error when offline."""
+    from torch.hub import download_url_to_file, get_dir
+
+    target = Path(get_dir()) / "checkpoints" / Path(url.split("?")[0]).name
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        download_url_to_file(url, str(target), progress=False)
+    except Exception as exc:
         raise CheckpointError(
-            f"Checkpoint {name!r} is a remote address, and segwright never downloads at run time. "
-            "Download the file yourself and give its local path (load_from=..., "
+            f"Cannot download checkpoint {url}: {type(exc).__name__}: {exc}. Without network "
+            "access, download the file elsewhere and give its local path instead."
+        ) from None
+    return target
+
+
+def read_checkpoint(
+    filename: str | os.PathLike[str], map_location: Any = "cpu", trusted: bool = False
+) -> dict[str, Any]:
+    """Read a checkpoint file into a dict, with errors that say what to do.
+
+    Loading uses ``torch.load(weights_only=True)``: no code in the file runs. Old checkpoints
+    that pickle other objects need ``trusted=True`` (config key ``trust_checkpoint=True`` or
+    ``--trust-checkpoint``), which unpickles them: only for files you trust.
+    """
+    name = str(filename)
+    if name.startswith(("http://", "https://")):
+        path = _download(name)
+    elif name.startswith(_REMOTE):
+        raise CheckpointError(
+            f"Checkpoint {name!r} uses an OpenMMLab model-zoo scheme, which segwright does not "
+            "resolve. Download the file yourself and give its local path (load_from=..., "
             "init_cfg=dict(type='Pretrained', checkpoint=...) or pretrained=...)."
         )
-    path = Path(name).expanduser()
+    else:
+        path = Path(name).expanduser()
     if not path.is_file():
         raise CheckpointError(
             f"Checkpoint not found: {path}. Check the path (load_from / --checkpoint)."
         )
     try:
-        checkpoint = torch.load(path, map_location=map_location, weights_only=False)
+        checkpoint = torch.load(path, map_location=map_location, weights_only=not trusted)
+    except pickle.UnpicklingError as exc:
+        if trusted or "Unsupported global" not in str(exc):
+            raise CheckpointError(
+                f"Cannot read checkpoint {path}: {exc}. The file may be truncated or not a "
+                "PyTorch checkpoint."
+            ) from exc
+        raise CheckpointError(
+            f"Checkpoint {path} holds pickled Python objects besides tensors, so it was not "
+            "loaded (unpickling can run code from the file). If you trust its source, set "
+            "trust_checkpoint=True in the config or pass --trust-checkpoint."
+        ) from None
     except Exception as exc:  # corrupt file, not a torch file, truncated write...
         raise CheckpointError(
             f"Cannot read checkpoint {path}: {type(exc).__name__}: {exc}. The file may be "
@@ -172,9 +210,10 @@ def load_checkpoint(
     map_location: Any = "cpu",
     strict: bool = False,
     revise: Sequence[tuple[str, str]] = DEFAULT_REVISE_KEYS,
+    trusted: bool = False,
 ) -> tuple[dict[str, Any], LoadReport]:
     """Load weights from a file into ``model`` (partial unless ``strict``); return (checkpoint, report)."""
-    checkpoint = read_checkpoint(filename, map_location)
+    checkpoint = read_checkpoint(filename, map_location, trusted=trusted)
     state_dict = revise_keys(extract_state_dict(checkpoint), revise)
     report = load_state_dict(model, state_dict, strict=strict)
     return checkpoint, report

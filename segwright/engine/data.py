@@ -42,6 +42,7 @@ class DefaultSampler(Sampler[int]):
         self.rank = get_rank()
         self.world_size = get_world_size()
         self.epoch = 0
+        self._start = 0
         total = len(dataset)
         if round_up:
             self.num_samples = -(-total // self.world_size)
@@ -60,13 +61,18 @@ class DefaultSampler(Sampler[int]):
         if self.round_up and indices:
             repeats = -(-self.total_size // len(indices))
             indices = (indices * repeats)[: self.total_size]
-        return iter(indices[self.rank : self.total_size : self.world_size])
+        start, self._start = self._start, 0
+        return iter(indices[self.rank : self.total_size : self.world_size][start:])
 
     def __len__(self) -> int:
         return self.num_samples
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
+
+    def set_start(self, num_samples: int) -> None:
+        """Skip this rank's first ``num_samples`` indices in the next pass (resuming mid-epoch)."""
+        self._start = int(num_samples)
 
 
 @DATA_SAMPLERS.register_module()
@@ -80,6 +86,7 @@ class InfiniteSampler(Sampler[int]):
         self.rank = get_rank()
         self.world_size = get_world_size()
         self.epoch = 0
+        self._start = 0
 
     def _indices(self) -> Iterator[int]:
         generator = torch.Generator()
@@ -91,13 +98,20 @@ class InfiniteSampler(Sampler[int]):
                 yield from range(len(self.dataset))
 
     def __iter__(self) -> Iterator[int]:
-        return itertools.islice(self._indices(), self.rank, None, self.world_size)
+        start, self._start = self._start, 0
+        return itertools.islice(
+            self._indices(), self.rank + start * self.world_size, None, self.world_size
+        )
 
     def __len__(self) -> int:
         return len(self.dataset)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
+
+    def set_start(self, num_samples: int) -> None:
+        """Skip this rank's first ``num_samples`` indices (resuming without loading them)."""
+        self._start = int(num_samples)
 
 
 @FUNCTIONS.register_module()

@@ -14,6 +14,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from segwright.engine.model import NonFiniteLossError
+from segwright.engine.rng import preserved_rng, restore_rng_state
 from segwright.registry import LOOPS
 from segwright.utils.errors import ConfigError, SegwrightError
 
@@ -53,6 +54,8 @@ class _TrainLoopBase:
         self._iter = 0
         self._epoch = 0
         self.skipped_iters: list[int] = []
+        # Set by Runner.resume: generator states to restore once the data position is restored.
+        self.resume_rng_state: dict[str, Any] | None = None
 
     @property
     def iter(self) -> int:
@@ -91,8 +94,28 @@ class _TrainLoopBase:
         self._iter += 1
 
     def run_validation(self) -> None:
-        if self.runner.val_loop is not None:
-            self.runner.val_loop.run()
+        """Validate without touching the generators training draws from (resume stays exact)."""
+        if self.runner.val_loop is None:
+            return
+        with preserved_rng() as state:
+            self.runner.frozen_rng_state = state
+            try:
+                self.runner.val_loop.run()
+            finally:
+                self.runner.frozen_rng_state = None
+
+    def _skip_samples(self, batches_done: int) -> bool:
+        """Start the sampler after the samples already trained on; False if it cannot."""
+        sampler = getattr(self.dataloader, "sampler", None)
+        if not hasattr(sampler, "set_start"):
+            return False
+        sampler.set_start(batches_done * (self.dataloader.batch_size or 1))
+        return True
+
+    def _finish_resume(self) -> None:
+        if self.resume_rng_state is not None:
+            restore_rng_state(self.resume_rng_state)
+            self.resume_rng_state = None
 
 
 @LOOPS.register_module()
@@ -115,22 +138,35 @@ class IterBasedTrainLoop(_TrainLoopBase):
         self.max_iters = _check_count("max_iters", max_iters, "IterBasedTrainLoop")
         self.max_epochs = 1
 
-    def _batches(self) -> Iterator[Any]:
-        epoch = 0
+    def _batches(self, skip: int) -> Iterator[Any]:
+        """Endless batches, starting after the first ``skip`` ones (resuming).
+
+        The saved generator states are restored at the point where the interrupted run was:
+        before creating the data iterator at a pass boundary, after it (and after any
+        skipped batches) in the middle of a pass.
+        """
+        sampler = getattr(self.dataloader, "sampler", None)
+        infinite = type(sampler).__name__ == "InfiniteSampler"
+        epoch, within = (0, skip) if infinite else divmod(skip, max(len(self.dataloader), 1))
+        if within == 0:
+            self._finish_resume()
+        fetch_to_skip = within if (within and not self._skip_samples(within)) else 0
         while True:
-            sampler = getattr(self.dataloader, "sampler", None)
             if hasattr(sampler, "set_epoch"):
                 sampler.set_epoch(epoch)
-            yield from self.dataloader
+            iterator = iter(self.dataloader)
+            for _ in range(fetch_to_skip):  # a sampler without set_start: load and drop (MMEngine)
+                next(iterator)
+            fetch_to_skip = 0
+            self._finish_resume()
+            yield from iterator
             epoch += 1
 
     def run(self) -> Any:
         runner = self.runner
         runner.call_hook("before_train")
         runner.call_hook("before_train_epoch")
-        batches = self._batches()
-        for _ in range(self._iter):  # resuming: skip the batches already seen, as MMEngine does
-            next(batches)
+        batches = self._batches(skip=self._iter)
         while self._iter < self.max_iters:
             self.run_iter(self._iter, next(batches))
             if self._iter >= self.val_begin and (
@@ -165,13 +201,23 @@ class EpochBasedTrainLoop(_TrainLoopBase):
     def run(self) -> Any:
         runner = self.runner
         runner.call_hook("before_train")
+        # Resuming mid-epoch (a checkpoint saved by iteration): skip what this epoch already saw.
+        skip = self._iter - self._epoch * len(self.dataloader)
         while self._epoch < self.max_epochs:
             runner.call_hook("before_train_epoch")
             sampler = getattr(self.dataloader, "sampler", None)
             if hasattr(sampler, "set_epoch"):
                 sampler.set_epoch(self._epoch)
+            if skip <= 0:
+                self._finish_resume()
+            fetch_to_skip = skip if (skip > 0 and not self._skip_samples(skip)) else 0
+            offset, skip = max(skip, 0), 0
+            iterator = iter(self.dataloader)
+            for _ in range(fetch_to_skip):
+                next(iterator)
+            self._finish_resume()
             runner.model.train()
-            for batch_idx, data_batch in enumerate(self.dataloader):
+            for batch_idx, data_batch in enumerate(iterator, start=offset):
                 self.run_iter(batch_idx, data_batch)
             runner.call_hook("after_train_epoch")
             self._epoch += 1

@@ -29,6 +29,7 @@ from segwright.engine.logging import LogStore, get_logger
 from segwright.engine.logging.backends import ScalarWriter
 from segwright.engine.logging.logger import close_file_handlers
 from segwright.engine.priority import get_priority
+from segwright.engine.rng import capture_rng_state
 from segwright.registry import EVALUATORS, HOOKS, LOOPS, METRICS, MODELS, build_if_dict
 from segwright.utils.dist import get_rank, get_world_size, is_main_process
 from segwright.utils.errors import ConfigError
@@ -66,6 +67,12 @@ def _pick_device(device: str | torch.device | None) -> torch.device:
     return device
 
 
+def _segwright_version() -> str:
+    from segwright import __version__
+
+    return __version__
+
+
 class Runner:
     """Builds a run from its parts (config dicts or built objects) and runs train/val/test."""
 
@@ -98,6 +105,7 @@ class Runner:
         experiment_name: str | None = None,
         cfg: Config | None = None,
         device: str | torch.device | None = None,
+        trust_checkpoint: bool = False,
     ) -> None:
         self.cfg = cfg if cfg is not None else Config()
         self.work_dir = Path(work_dir).resolve()
@@ -155,6 +163,9 @@ class Runner:
         self._test_evaluator_cfg = test_evaluator
         self.load_from = load_from
         self.resume_requested = bool(resume)
+        self.trust_checkpoint = bool(trust_checkpoint)
+        # While validating inside training: the training generators' states, for checkpoints.
+        self.frozen_rng_state: dict[str, Any] | None = None
 
         self.train_loop: Any = None
         self.val_loop: Any = None
@@ -208,6 +219,7 @@ class Runner:
             experiment_name=cfg.get("experiment_name"),
             cfg=cfg,
             device=cfg.get("device"),
+            trust_checkpoint=cfg.get("trust_checkpoint", False),
         )
 
     # -- state -----------------------------------------------------------------------------
@@ -436,10 +448,13 @@ class Runner:
                 "seed": self.seed,
                 "experiment_name": self.experiment_name,
                 "time": time.strftime("%Y%m%d_%H%M%S", time.localtime()),
+                "torch_version": str(torch.__version__),
+                "segwright_version": _segwright_version(),
                 **dict(meta or {}),
             },
             "state_dict": ckpt_io.weights_to_cpu(self._raw_model.state_dict()),
             "message_hub": self.log_store.state_dict(),
+            "rng": self.frozen_rng_state or capture_rng_state(),
         }
         dataset = getattr(getattr(self.train_loop, "dataloader", None), "dataset", None)
         if getattr(dataset, "metainfo", None) is not None:
@@ -456,7 +471,9 @@ class Runner:
 
     def load_checkpoint(self, filename: str | Path, strict: bool = False) -> dict[str, Any]:
         """Load weights (partially unless ``strict``) and report what did not fit."""
-        checkpoint, report = ckpt_io.load_checkpoint(self._raw_model, filename, strict=strict)
+        checkpoint, report = ckpt_io.load_checkpoint(
+            self._raw_model, filename, strict=strict, trusted=self.trust_checkpoint
+        )
         if report.exact:
             self.logger.info(f"Loaded {filename}: all {len(report.loaded)} keys.")
         else:
@@ -477,6 +494,8 @@ class Runner:
             for scheduler, state in zip(self.param_schedulers, checkpoint["param_schedulers"]):
                 scheduler.load_state_dict(state)
         self.log_store.load_state_dict(checkpoint.get("message_hub", {}))
+        if self.train_loop is not None and "rng" in checkpoint:
+            self.train_loop.resume_rng_state = checkpoint["rng"]
         if meta.get("seed") is not None and meta["seed"] != self.seed:
             self.logger.warning(
                 f"The checkpoint was trained with seed {meta['seed']}, this run uses {self.seed}."

@@ -21,6 +21,8 @@ class ToySegDataset(Dataset):
         size: ``(height, width)`` of every image.
         seed: Changes the whole dataset.
         ignore_border: Mark a 1-pixel border with ``ignore_index`` 255 (exercises ignoring).
+        random_flip: Flip horizontally with probability 0.5, drawn from NumPy's global generator
+            (as augmentations do; exercises random state in tests).
     """
 
     METAINFO = dict(classes=("background", "square"), palette=[[0, 0, 0], [255, 200, 0]])
@@ -31,11 +33,13 @@ class ToySegDataset(Dataset):
         size: tuple[int, int] | list[int] = (32, 32),
         seed: int = 0,
         ignore_border: bool = False,
+        random_flip: bool = False,
     ) -> None:
         self.num_samples = int(num_samples)
         self.size = (int(size[0]), int(size[1]))
         self.seed = seed
         self.ignore_border = ignore_border
+        self.random_flip = random_flip
         self.metainfo = dict(self.METAINFO)
 
     def __len__(self) -> int:
@@ -61,6 +65,8 @@ class ToySegDataset(Dataset):
         if not 0 <= index < self.num_samples:
             raise IndexError(index)
         image, mask = self.sample_arrays(index)
+        if self.random_flip and np.random.rand() < 0.5:
+            image, mask = image[:, ::-1].copy(), mask[:, ::-1].copy()
         sample = SegDataSample(
             gt_sem_seg=PixelData(torch.from_numpy(mask.astype(np.int64))[None]),
             metainfo=dict(

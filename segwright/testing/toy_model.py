@@ -23,6 +23,7 @@ class ToySegModel(BaseModel):
         channels: Hidden channels (a few keep tests fast).
         num_classes: Output classes.
         ignore_index: Label ignored by the loss.
+        dropout: Dropout2d before the classifier (exercises random state in tests).
     """
 
     def __init__(
@@ -31,6 +32,7 @@ class ToySegModel(BaseModel):
         channels: int = 4,
         num_classes: int = 2,
         ignore_index: int = 255,
+        dropout: float = 0.0,
         data_preprocessor: Any = None,
     ) -> None:
         super().__init__(data_preprocessor)
@@ -39,12 +41,13 @@ class ToySegModel(BaseModel):
             nn.BatchNorm2d(channels),
             nn.ReLU(inplace=True),
         )
+        self.dropout = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
         self.decode_head = nn.Conv2d(channels, num_classes, 1)
         self.num_classes = num_classes
         self.ignore_index = ignore_index
 
     def _logits(self, inputs: torch.Tensor) -> torch.Tensor:
-        return self.decode_head(self.backbone(inputs.float() / 255.0))
+        return self.decode_head(self.dropout(self.backbone(inputs.float() / 255.0)))
 
     def forward(
         self,

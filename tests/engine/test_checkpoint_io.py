@@ -52,7 +52,7 @@ def test_partial_load_reports_missing_unexpected_and_mismatched(tmp_path):
 def test_read_errors_speak_to_the_user(tmp_path):
     with pytest.raises(CheckpointError, match="not found"):
         read_checkpoint(tmp_path / "nope.pth")
-    with pytest.raises(CheckpointError, match="never downloads"):
+    with pytest.raises(CheckpointError, match="model-zoo scheme"):
         read_checkpoint("open-mmlab://resnet50_v1c")
     bad = tmp_path / "bad.pth"
     bad.write_bytes(b"not a checkpoint")
@@ -68,3 +68,21 @@ def test_revise_keys_and_find_last(tmp_path):
     assert find_last_checkpoint(tmp_path).name == "iter_10.pth"
     (tmp_path / "last_checkpoint").write_text(str(tmp_path / "iter_4.pth"))
     assert find_last_checkpoint(tmp_path).name == "iter_4.pth"
+
+
+class _Opaque:
+    pass
+
+
+def test_pickled_objects_need_an_explicit_opt_in(tmp_path):
+    path = tmp_path / "old.pth"
+    torch.save({"state_dict": {"w": torch.ones(1)}, "meta": {"obj": _Opaque()}}, path)
+    with pytest.raises(CheckpointError, match="trust_checkpoint=True"):
+        read_checkpoint(path)
+    assert torch.equal(read_checkpoint(path, trusted=True)["state_dict"]["w"], torch.ones(1))
+
+
+def test_http_checkpoint_offline_fails_clearly(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    with pytest.raises(CheckpointError, match="Cannot download checkpoint"):
+        read_checkpoint("http://127.0.0.1:9/none.pth")
