@@ -191,6 +191,10 @@ class Registry:
         self.import_builtins()
         return sorted(self._module_dict)
 
+    def set_build_func(self, build_func: Callable[..., Any]) -> None:
+        """Replace how this registry builds (e.g. schedulers convert epochs to iterations)."""
+        self._build_func = build_func
+
     @property
     def module_dict(self) -> Mapping[str, Any]:
         self.import_builtins()
@@ -206,6 +210,7 @@ class Registry:
             default_args: Arguments used where ``cfg`` has none (``setdefault``).
             key: This dict's key in its parent config, for error messages (``'decode_head'``).
         """
+        self.import_builtins()  # built-ins may also install a build_func
         with build_path(key):
             if self._build_func is not None:
                 return self._build_func(cfg, self, default_args)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 COMMANDS = {
     "print-config": "print_config",
     "train": "train",
+    "test": "test",
     "demo": "demo",
 }
 

@@ -27,6 +27,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present)")
     parser.add_argument(
+        "--trust-checkpoint",
+        action="store_true",
+        help="allow checkpoints that pickle Python objects (runs code from the file)",
+    )
+    parser.add_argument(
         "--launcher", choices=("none", "pytorch"), default="none", help="pytorch under torchrun"
     )
     parser.add_argument(
@@ -59,6 +64,8 @@ def prepare_config(args: argparse.Namespace) -> object:
         cfg.load_from = args.resume
     if args.device:
         cfg.device = args.device
+    if args.trust_checkpoint:
+        cfg.trust_checkpoint = True
     cfg.launcher = args.launcher
     if args.amp:
         wrapper = cfg.get("optim_wrapper")

@@ -1,3 +1,26 @@
 """Floor 4: metrics (mIoU, mDice, mFscore, aAcc) following MMEngine's BaseMetric interface."""
 
 from segwright.evaluation import metrics  # noqa: F401
+from segwright.evaluation.evaluator import Evaluator, build_evaluator
+from segwright.evaluation.functional import (
+    intersect_and_union,
+    legacy_eval_results,
+    per_class,
+    summarize,
+    total_area_to_metrics,
+)
+from segwright.evaluation.metrics import BaseMetric, IoUMetric
+from segwright.evaluation.table import format_class_table
+
+__all__ = [
+    "BaseMetric",
+    "Evaluator",
+    "IoUMetric",
+    "build_evaluator",
+    "format_class_table",
+    "intersect_and_union",
+    "legacy_eval_results",
+    "per_class",
+    "summarize",
+    "total_area_to_metrics",
+]

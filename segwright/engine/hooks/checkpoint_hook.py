@@ -175,12 +175,15 @@ class CheckpointHook(Hook):
                 f"The best checkpoint with {score:.4f} {key} at {step} is saved to {path.name}."
             )
         if updated and self._kept:
-            # Re-save the latest periodic checkpoint so it carries the new best score.
-            last = Path(self._folder or runner.work_dir) / self.filename_tmpl.format(self._kept[-1])
+            # Re-save the latest periodic checkpoint so it carries the new best score; its
+            # counters stay those of the step it was saved at.
+            step = self._kept[-1]
+            last = Path(self._folder or runner.work_dir) / self.filename_tmpl.format(step)
             if last.exists():
                 runner.save_checkpoint(
                     last,
                     save_optimizer=self.save_optimizer,
                     save_param_scheduler=self.save_param_scheduler,
                     by_epoch=self.by_epoch,
+                    meta={"epoch": step} if self.by_epoch else {"iter": step},
                 )

@@ -3,4 +3,10 @@
 Importing this package registers every ``torch.optim`` optimizer and the built-ins below.
 """
 
-from segwright.engine.optim import constructor, optimizers, schedulers, wrapper  # noqa: F401
+from segwright.engine.optim import (  # noqa: F401
+    constructor,
+    layer_decay_constructor,
+    optimizers,
+    schedulers,
+    wrapper,
+)
