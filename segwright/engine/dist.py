@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -34,6 +35,11 @@ def init_distributed(launcher: str, dist_cfg: Mapping[str, Any] | None = None) -
             )
     cfg = dict(dist_cfg or {})
     backend = cfg.pop("backend", "nccl" if torch.cuda.is_available() else "gloo")
+    # Collectives give up after `timeout` seconds, so one failed rank cannot hang the others.
+    timeout = cfg.pop("timeout", 1800)
+    cfg["timeout"] = (
+        timeout if isinstance(timeout, datetime.timedelta) else datetime.timedelta(seconds=timeout)
+    )
     if backend == "nccl":
         torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
     dist.init_process_group(backend=backend, **cfg)
@@ -65,14 +71,33 @@ def revert_sync_batchnorm(module: nn.Module) -> nn.Module:
     return result
 
 
-def wrap_model(model: nn.Module, distributed: bool, device: torch.device) -> nn.Module:
-    """DDP-wrap the model when distributed; train/val steps stay reachable on the wrapper."""
+def convert_sync_batchnorm(module: nn.Module) -> nn.Module:
+    """BatchNorm -> torch SyncBatchNorm, for ``sync_bn='torch'`` in distributed runs."""
+    return nn.SyncBatchNorm.convert_sync_batchnorm(module)
+
+
+def wrap_model(
+    model: nn.Module,
+    distributed: bool,
+    device: torch.device,
+    wrapper_cfg: Mapping[str, Any] | None = None,
+) -> nn.Module:
+    """DDP-wrap the model when distributed; train/val steps stay reachable on the wrapper.
+
+    ``wrapper_cfg`` is the config's ``model_wrapper_cfg`` (e.g. ``find_unused_parameters=True``).
+    """
     if not distributed:
         return model
+    kwargs = dict(wrapper_cfg or {})
+    kind = kwargs.pop("type", "MMDistributedDataParallel")
+    if kind not in ("MMDistributedDataParallel", "DistributedDataParallel"):
+        raise ConfigError(
+            f"model_wrapper_cfg.type={kind!r} is not supported; use DistributedDataParallel."
+        )
+    kwargs.setdefault("find_unused_parameters", False)
+    kwargs.pop("detect_anomalous_params", None)
     device_ids = [device.index] if device.type == "cuda" else None
-    wrapped = nn.parallel.DistributedDataParallel(
-        model, device_ids=device_ids, find_unused_parameters=False
-    )
+    wrapped = nn.parallel.DistributedDataParallel(model, device_ids=device_ids, **kwargs)
     return _StepForwardingDDP.adopt(wrapped)
 
 

@@ -23,7 +23,12 @@ from torch import nn
 from segwright.config import Config
 from segwright.engine import checkpoint as ckpt_io
 from segwright.engine.data import build_dataloader
-from segwright.engine.dist import init_distributed, revert_sync_batchnorm, wrap_model
+from segwright.engine.dist import (
+    convert_sync_batchnorm,
+    init_distributed,
+    revert_sync_batchnorm,
+    wrap_model,
+)
 from segwright.engine.hooks.hook import STAGES, Hook
 from segwright.engine.logging import LogStore, get_logger
 from segwright.engine.logging.backends import ScalarWriter
@@ -106,6 +111,8 @@ class Runner:
         cfg: Config | None = None,
         device: str | torch.device | None = None,
         trust_checkpoint: bool = False,
+        model_wrapper_cfg: Mapping[str, Any] | None = None,
+        sync_bn: str | None = None,
     ) -> None:
         self.cfg = cfg if cfg is not None else Config()
         self.work_dir = Path(work_dir).resolve()
@@ -147,9 +154,17 @@ class Runner:
             model.setdefault("data_preprocessor", data_preprocessor)
         built = build_if_dict(model, MODELS, key="model")
         if not self.distributed:
+            if any(isinstance(m, nn.SyncBatchNorm) for m in built.modules()):
+                self.logger.info("SyncBN needs a process group; this single-process run uses BN.")
             built = revert_sync_batchnorm(built)
+        elif sync_bn == "torch":
+            built = convert_sync_batchnorm(built)
+        elif sync_bn not in (None, "torch"):
+            raise ConfigError(
+                f"sync_bn={sync_bn!r} is not supported; use 'torch' or leave it unset."
+            )
         self._raw_model = built.to(self.device)
-        self.model = wrap_model(self._raw_model, self.distributed, self.device)
+        self.model = wrap_model(self._raw_model, self.distributed, self.device, model_wrapper_cfg)
 
         self._train_dataloader_cfg = train_dataloader
         self._val_dataloader_cfg = val_dataloader
@@ -220,6 +235,8 @@ class Runner:
             cfg=cfg,
             device=cfg.get("device"),
             trust_checkpoint=cfg.get("trust_checkpoint", False),
+            model_wrapper_cfg=cfg.get("model_wrapper_cfg"),
+            sync_bn=cfg.get("sync_bn"),
         )
 
     # -- state -----------------------------------------------------------------------------

@@ -24,6 +24,7 @@ class ToySegModel(BaseModel):
         num_classes: Output classes.
         ignore_index: Label ignored by the loss.
         dropout: Dropout2d before the classifier (exercises random state in tests).
+        norm: BatchNorm after the first conv (off: batch statistics don't depend on batching).
     """
 
     def __init__(
@@ -33,12 +34,13 @@ class ToySegModel(BaseModel):
         num_classes: int = 2,
         ignore_index: int = 255,
         dropout: float = 0.0,
+        norm: bool = True,
         data_preprocessor: Any = None,
     ) -> None:
         super().__init__(data_preprocessor)
         self.backbone = nn.Sequential(
             nn.Conv2d(in_channels, channels, 3, padding=1, bias=False),
-            nn.BatchNorm2d(channels),
+            nn.BatchNorm2d(channels) if norm else nn.Identity(),
             nn.ReLU(inplace=True),
         )
         self.dropout = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()

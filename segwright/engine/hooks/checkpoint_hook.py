@@ -8,6 +8,7 @@ from typing import Any
 
 from segwright.engine.hooks.hook import Hook
 from segwright.registry import HOOKS
+from segwright.utils.dist import is_main_process
 from segwright.utils.errors import ConfigError
 
 GREATER_KEYS = ["acc", "top", "AR@", "auc", "precision", "mAP", "mDice", "mIoU", "mAcc", "aAcc"]
@@ -128,12 +129,14 @@ class CheckpointHook(Hook):
             by_epoch=self.by_epoch,
         )
         runner.log_store.update_info("last_ckpt", str(path))
-        (Path(runner.work_dir) / "last_checkpoint").write_text(str(path), encoding="utf-8")
+        if is_main_process():
+            (Path(runner.work_dir) / "last_checkpoint").write_text(str(path), encoding="utf-8")
         self._kept.append(step)
         if self.max_keep_ckpts > 0:
             while len(self._kept) > self.max_keep_ckpts:
                 old = self._folder / self.filename_tmpl.format(self._kept.popleft())
-                old.unlink(missing_ok=True)
+                if is_main_process():
+                    old.unlink(missing_ok=True)
         runner.log_store.update_info("keep_ckpt_ids", list(self._kept))
 
     # -- best ------------------------------------------------------------------------------
@@ -160,7 +163,7 @@ class CheckpointHook(Hook):
                 continue
             updated = True
             previous = runner.log_store.get_info(f"best_ckpt{suffix}")
-            if previous:
+            if previous and is_main_process():
                 Path(previous).unlink(missing_ok=True)
             step = f"epoch_{runner.epoch}" if self.by_epoch else f"iter_{runner.iter}"
             path = (

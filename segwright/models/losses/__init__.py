@@ -1,0 +1,46 @@
+"""Segmentation losses (registered in MODELS) and the pixel accuracy of the decode heads.
+
+Each loss has MMSegmentation's class name and ``forward(cls_score, label, weight=None,
+avg_factor=None, reduction_override=None, ignore_index=255, **kwargs)``, and a ``loss_name``
+property used as its log key.
+"""
+
+from segwright.models.losses.accuracy import Accuracy, accuracy
+from segwright.models.losses.cross_entropy import (
+    CrossEntropyLoss,
+    binary_cross_entropy,
+    cross_entropy,
+    mask_cross_entropy,
+)
+from segwright.models.losses.dice import DiceLoss, dice_loss
+from segwright.models.losses.focal import FocalLoss, sigmoid_focal_loss
+from segwright.models.losses.lovasz import LovaszLoss, lovasz_hinge, lovasz_softmax
+from segwright.models.losses.tversky import TverskyLoss, tversky_loss
+from segwright.models.losses.utils import (
+    get_class_weight,
+    load_class_weight_file,
+    reduce_loss,
+    weight_reduce_loss,
+)
+
+__all__ = [
+    "Accuracy",
+    "CrossEntropyLoss",
+    "DiceLoss",
+    "FocalLoss",
+    "LovaszLoss",
+    "TverskyLoss",
+    "accuracy",
+    "binary_cross_entropy",
+    "cross_entropy",
+    "dice_loss",
+    "get_class_weight",
+    "load_class_weight_file",
+    "lovasz_hinge",
+    "lovasz_softmax",
+    "mask_cross_entropy",
+    "reduce_loss",
+    "sigmoid_focal_loss",
+    "tversky_loss",
+    "weight_reduce_loss",
+]
