@@ -318,7 +318,13 @@ def build_if_dict(value: Any, registry: Registry, key: str = "", **default_args:
 
 # The registries of ARCHITECTURE.md. Locations are imported on first lookup.
 MODELS = Registry(
-    "model", locations=["segwright.models", "segwright.engine.model", "segwright.testing"]
+    "model",
+    locations=[
+        "segwright.models",
+        "segwright.engine.model",
+        "segwright.engine.ema",
+        "segwright.testing",
+    ],
 )
 TASK_UTILS = Registry("task util", locations=["segwright.models"])  # pixel samplers (OHEM)
 DATASETS = Registry("dataset", locations=["segwright.datasets", "segwright.testing"])

@@ -296,6 +296,8 @@ class Runner:
 
     def _register_default_hooks(self, overrides: Mapping[str, Any] | None) -> None:
         specs: dict[str, Any] = copy.deepcopy(DEFAULT_HOOKS)
+        if sys.stdout.isatty() and is_main_process():
+            specs["progress_bar"] = dict(type="ProgressBarHook")
         for name, spec in (overrides or {}).items():
             specs[name] = spec
         for name, spec in specs.items():

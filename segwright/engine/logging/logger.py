@@ -11,6 +11,21 @@ from segwright.utils.dist import get_rank
 LOGGER_NAME = "segwright"
 
 
+class _StdoutHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stdout`` is now, so a live progress bar can redirect it."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stdout)
+
+    @property  # type: ignore[override]
+    def stream(self) -> object:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass
+
+
 def get_logger(log_file: str | Path | None = None, level: str | int = "INFO") -> logging.Logger:
     """The ``segwright`` logger; adds a file handler for ``log_file`` once. Rank > 0 logs errors only."""
     logger = logging.getLogger(LOGGER_NAME)
@@ -20,7 +35,7 @@ def get_logger(log_file: str | Path | None = None, level: str | int = "INFO") ->
         "%(asctime)s - segwright - %(levelname)s - %(message)s", "%m/%d %H:%M:%S"
     )
     if not any(getattr(h, "_segwright_console", False) for h in logger.handlers):
-        console = logging.StreamHandler(sys.stdout)
+        console = _StdoutHandler()
         console.setFormatter(formatter)
         console._segwright_console = True  # type: ignore[attr-defined]
         logger.addHandler(console)
