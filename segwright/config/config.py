@@ -68,9 +68,8 @@ class Config:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"config{suffix}"
             path.write_text(text, encoding="utf-8")
-            cfg = cls.fromfile(path, import_custom_modules=False)
-        object.__setattr__(cfg, "_filename", None)
-        return cfg
+            loaded = load(path, base_dir=Path.cwd())
+        return cls(loaded.values, filename=None, text=loaded.text, layers=loaded.layers)
 
     # -- overrides -------------------------------------------------------------------------
 

@@ -7,6 +7,8 @@ The result keeps every file's own values as a :class:`Layer`, in merge order, so
 from __future__ import annotations
 
 import copy
+import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,13 +17,19 @@ from typing import Any
 from segwright.config.config_dict import ConfigDict
 from segwright.config.merge import merge_into
 from segwright.config.parsing import (
+    BASE_KEY,
     RESERVED_KEYS,
+    TOKEN_PREFIX,
     KeyPath,
     ParsedFile,
     evaluate,
     parse_file,
 )
 from segwright.utils.errors import ConfigError
+
+#: ``_deprecation_ = dict(expected='new.py', reference='url')`` in a file: warn, then drop the key.
+DEPRECATION_KEY = "_deprecation_"
+_TOKEN = re.compile(re.escape(TOKEN_PREFIX) + r"\d+_")
 
 
 @dataclass
@@ -53,19 +61,28 @@ def display_path(path: Path | str) -> str:
         return str(path)
 
 
-def resolve_base_path(base: str, including: Path) -> Path:
-    """A ``_base_`` entry is relative to the directory of the file that names it."""
+def resolve_base_path(base: str, including: Path, base_dir: Path | None = None) -> Path:
+    """A ``_base_`` entry is relative to the directory of the file that names it.
+
+    ``base_dir`` replaces that directory (``Config.fromstring`` resolves against the cwd).
+    """
     if "::" in base:
         from segwright.config.shipped import resolve_scoped
 
         return resolve_scoped(base, including)
-    return (including.parent / base).resolve()
+    return ((base_dir or including.parent) / base).resolve()
 
 
 def load(
-    path: str | Path, _stack: tuple[Path, ...] = (), _included_by: Path | None = None
+    path: str | Path,
+    _stack: tuple[Path, ...] = (),
+    _included_by: Path | None = None,
+    base_dir: Path | None = None,
 ) -> LoadedConfig:
-    """Load ``path`` and its bases, depth first; raise on missing files and cycles."""
+    """Load ``path`` and its bases, depth first; raise on missing files and cycles.
+
+    ``base_dir``, when given, is where this file's own ``_base_`` entries are resolved.
+    """
     path = Path(path).expanduser()
     path = path.resolve() if path.is_absolute() or path.exists() else path.absolute()
     if path in _stack:
@@ -89,12 +106,12 @@ def load(
     texts: list[str] = []
     owners: dict[str, str] = {}
     for base in parsed.bases:
-        loaded = load(resolve_base_path(base, path), stack, _included_by=path)
+        base_path = resolve_base_path(base, path, base_dir)
+        loaded = load(base_path, stack, _included_by=path)
         duplicates = sorted(set(loaded.values) & set(base_values))
         if duplicates:
             details = "; ".join(
-                f"'{key}' in {owners[key]} and {display_path(resolve_base_path(base, path))}"
-                for key in duplicates
+                f"'{key}' in {owners[key]} and {display_path(base_path)}" for key in duplicates
             )
             raise ConfigError(
                 f"{display_path(path)}: two _base_ files define the same top-level key: "
@@ -105,13 +122,15 @@ def load(
         layers.extend(loaded.layers)
         texts.append(loaded.text)
         for key in loaded.values:
-            owners[key] = display_path(resolve_base_path(base, path))
+            owners[key] = display_path(base_path)
 
     # In-place edits through _base_ (``_base_.model.x = 1``) must reach the merge, as in MMEngine.
     own = evaluate(parsed, base_values)
     own = _resolve_references(own, parsed, base_values)
+    _warn_deprecated(own.pop(DEPRECATION_KEY, None), path)
     _check_reserved(own, path)
-    layers.append(Layer(source=display_path(path), values=own, lines=parsed.lines))
+    layer_values, lines = _with_base_edits(own, parsed.lines, base_values)
+    layers.append(Layer(source=display_path(path), values=layer_values, lines=lines))
     texts.append(f"{path}\n{parsed.text}")
     merged = merge_into(
         own,
@@ -122,6 +141,19 @@ def load(
     for key in own:
         owners.setdefault(key, display_path(path))
     return LoadedConfig(values=merged, layers=layers, text="\n".join(texts), owners=owners)
+
+
+def _warn_deprecated(info: Any, path: Path) -> None:
+    """``_deprecation_ = dict(expected=..., reference=...)`` marks a config file as deprecated."""
+    if info is None:
+        return
+    info = info if isinstance(info, Mapping) else {}
+    message = f"The config {display_path(path)} is deprecated."
+    if info.get("expected"):
+        message += f" Use {info['expected']} instead."
+    if info.get("reference"):
+        message += f" See {info['reference']}."
+    warnings.warn(message, DeprecationWarning, stacklevel=2)
 
 
 def _check_reserved(values: Mapping[str, Any], path: Path) -> None:
@@ -155,7 +187,7 @@ def _resolve_references(values: Any, parsed: ParsedFile, base: Mapping[str, Any]
     if not parsed.references:
         return values
 
-    def resolve(value: Any) -> Any:
+    def resolve(value: Any, key: str) -> Any:
         if isinstance(value, str) and value in parsed.references:
             dotted = parsed.references[value]
             try:
@@ -163,18 +195,67 @@ def _resolve_references(values: Any, parsed: ParsedFile, base: Mapping[str, Any]
             except KeyError as exc:
                 part, where, keys = exc.args[0]
                 raise ConfigError(
-                    f"{display_path(parsed.path)}: the reference {{{{_base_.{dotted}}}}} cannot be "
-                    f"resolved: '{part}' is not a key at {where} of the merged base files "
-                    f"(keys there: {', '.join(map(str, keys)) or 'none'}). References only see "
-                    "values from the _base_ files, not from this file."
+                    f"{display_path(parsed.path)}: the reference {{{{_base_.{dotted}}}}} at key "
+                    f"'{key}' cannot be resolved: '{part}' is not a key at {where} of the merged "
+                    f"base files (keys there: {', '.join(map(str, keys)) or 'none'}). References "
+                    "only see values from the _base_ files, not from this file."
                 ) from None
+        if isinstance(value, str) and TOKEN_PREFIX in value:
+            token = _TOKEN.search(value)
+            dotted = parsed.references.get(token.group(0), "...") if token else "..."
+            raise ConfigError(
+                f"{display_path(parsed.path)}: the reference {{{{_base_.{dotted}}}}} at key "
+                f"'{key}' is part of a longer string. A {{{{_base_.x}}}} reference must be the "
+                f"whole value; in a .py config build the string from _base_.{dotted} instead."
+            )
         if isinstance(value, Mapping):
-            return {k: resolve(v) for k, v in value.items()}
+            return {k: resolve(v, f"{key}.{k}") for k, v in value.items()}
         if isinstance(value, list):
-            return [resolve(v) for v in value]
+            return [resolve(v, f"{key}.{i}") for i, v in enumerate(value)]
         if isinstance(value, tuple) and type(value) is tuple:
-            return tuple(resolve(v) for v in value)
+            return tuple(resolve(v, f"{key}.{i}") for i, v in enumerate(value))
         return value
 
-    resolved = resolve(values)
-    return resolved
+    return {k: resolve(v, str(k)) for k, v in values.items()}
+
+
+def _with_base_edits(
+    own: Mapping[str, Any], lines: dict[KeyPath, int], base: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[KeyPath, int]]:
+    """Add in-place edits (``_base_.model.x = 1``) to what a file wrote, for provenance.
+
+    Such an edit changes the merged bases rather than this file's own values, yet this
+    file is where the value was set.
+    """
+    edits = [p for p in lines if len(p) > 1 and p[0] == BASE_KEY]
+    if not edits:
+        return dict(own), lines
+    values: dict[str, Any] = copy.deepcopy(dict(own))
+    lines = dict(lines)
+    for edit in sorted(edits, key=len):
+        path = edit[1:]
+        found, value = _walk(base, path)
+        if not found or _walk(own, path)[0]:
+            continue  # the file's own value for this key wins over its edit of the base
+        node: Any = values
+        for part in path[:-1]:
+            if not isinstance(node, dict):
+                break
+            node = node.setdefault(part, {})
+        else:
+            if isinstance(node, dict):
+                node[path[-1]] = copy.deepcopy(value)
+                lines[path] = lines[edit]
+    return values, lines
+
+
+def _walk(values: Any, path: KeyPath) -> tuple[bool, Any]:
+    node = values
+    for part in path:
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, (list, tuple)) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return False, None
+    return True, node

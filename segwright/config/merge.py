@@ -70,7 +70,11 @@ def merge_into(
                     allow_list_keys=allow_list_keys,
                     prefix=path,
                 )
-            elif allow_list_keys and isinstance(target, list) and all(_is_index(k) for k in value):
+            elif (
+                allow_list_keys
+                and isinstance(target, (list, tuple))
+                and all(_is_index(k) for k in value)
+            ):
                 merged[key] = _merge_into_list(value, target, path, child_source, base_source)
             else:
                 source = base_source(path.split(".")[0]) if callable(base_source) else base_source
@@ -90,11 +94,12 @@ def _is_index(key: Any) -> bool:
 
 def _merge_into_list(
     child: Mapping[str, Any],
-    target: list[Any],
+    target: list[Any] | tuple[Any, ...],
     path: str,
     child_source: str,
     base_source: Callable[[str], str] | str,
-) -> list[Any]:
+) -> list[Any] | tuple[Any, ...]:
+    """Update elements of a list (or tuple, kept a tuple) addressed by digit keys."""
     merged = list(target)
     for key, value in child.items():
         index = int(key)
@@ -104,16 +109,25 @@ def _merge_into_list(
                 f"'{path}' has {len(merged)} element(s) (indices 0..{len(merged) - 1})."
             )
         element = merged[index]
-        if isinstance(value, Mapping) and isinstance(element, Mapping):
-            merged[index] = merge_into(
-                value,
-                element,
-                child_source=child_source,
-                base_source=base_source,
-                allow_list_keys=True,
-                prefix=f"{path}.{key}",
-            )
-        else:
-            # MMEngine crashes here for scalars (SPEC trap 6); setting the element is what users mean.
-            merged[index] = strip_delete(value)
-    return merged
+        if isinstance(value, Mapping):
+            value = dict(value)
+            if not value.pop(DELETE_KEY, False):
+                if isinstance(element, Mapping):
+                    merged[index] = merge_into(
+                        value,
+                        element,
+                        child_source=child_source,
+                        base_source=base_source,
+                        allow_list_keys=True,
+                        prefix=f"{path}.{key}",
+                    )
+                    continue
+                if isinstance(element, (list, tuple)) and value and all(map(_is_index, value)):
+                    # Nested sequences: ``x.0.1=5`` on ``x=[(1, 2), (3, 4)]``.
+                    merged[index] = _merge_into_list(
+                        value, element, f"{path}.{key}", child_source, base_source
+                    )
+                    continue
+        # MMEngine crashes here for scalars (SPEC trap 6); setting the element is what users mean.
+        merged[index] = strip_delete(value)
+    return tuple(merged) if isinstance(target, tuple) else merged

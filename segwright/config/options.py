@@ -14,7 +14,7 @@ Differences from MMEngine, all listed in ``docs/config.md``:
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from segwright.utils.errors import ConfigError
@@ -34,19 +34,36 @@ def parse_scalar(text: str) -> Any:
     return text
 
 
+def _scan(text: str) -> Iterator[tuple[int, str, int]]:
+    """Yield ``(index, char, depth)`` for characters outside quotes; depth counts ([{ nesting."""
+    closing = {"(": ")", "[": "]", "{": "}"}
+    stack: list[str] = []
+    quote = ""
+    for i, char in enumerate(text):
+        if quote:
+            if char == quote:
+                quote = ""
+            continue
+        if char in "'\"":
+            quote = char
+        elif char in closing:
+            stack.append(closing[char])
+        elif char in ")]}":
+            if not stack or stack.pop() != char:
+                yield i, char, -1  # a closing bracket that matches no opening one
+                return
+        yield i, char, len(stack)
+
+
 def _split_top_level(text: str, original: str) -> list[str]:
-    """Split on commas that are not inside brackets."""
+    """Split on commas that are not inside brackets, braces or quotes."""
     parts: list[str] = []
     depth = 0
     start = 0
-    for i, char in enumerate(text):
-        if char in "([":
-            depth += 1
-        elif char in ")]":
-            depth -= 1
-            if depth < 0:
-                raise ConfigError(f"Unbalanced brackets in --cfg-options value {original!r}.")
-        elif char == "," and depth == 0:
+    for i, char, depth in _scan(text):
+        if depth < 0:
+            raise ConfigError(f"Unbalanced brackets in --cfg-options value {original!r}.")
+        if char == "," and depth == 0:
             parts.append(text[start:i])
             start = i + 1
     if depth != 0:
@@ -85,19 +102,16 @@ def parse_value(text: str, _original: str | None = None) -> Any:
     if "," not in text:
         return parse_scalar(text)
     items = _split_top_level(text, original)
+    if len(items) == 1:  # every comma is inside brackets, e.g. "(1,2)x": not a list
+        return parse_scalar(text)
     return [parse_value(item, original) for item in items if item.strip() != ""]
 
 
 def _encloses(text: str) -> bool:
     """True when the first bracket closes at the very end of ``text``."""
-    depth = 0
-    for i, char in enumerate(text):
-        if char in "([":
-            depth += 1
-        elif char in ")]":
-            depth -= 1
-            if depth == 0 and i != len(text) - 1:
-                return False
+    for i, char, depth in _scan(text):
+        if char in ")]}" and depth == 0 and i != len(text) - 1:
+            return False
     return True
 
 

@@ -195,7 +195,12 @@ def _warn_trailing_commas(tree: ast.Module, path: Path) -> None:
         if not isinstance(node, ast.Assign) or not isinstance(node.value, ast.Tuple):
             continue
         elts = node.value.elts
-        if len(elts) == 1 and _is_dict_expr(elts[0]):
+        # A bare tuple starts where its element starts; "(dict(...),)" is written on purpose.
+        bare = len(elts) == 1 and (node.value.lineno, node.value.col_offset) == (
+            elts[0].lineno,
+            elts[0].col_offset,
+        )
+        if bare and _is_dict_expr(elts[0]):
             name = ast.unparse(node.targets[0])
             warnings.warn(
                 f"{path}:{node.lineno}: '{name} = dict(...),' ends with a comma, which makes "
@@ -351,7 +356,7 @@ def evaluate(parsed: ParsedFile, base: dict[str, Any]) -> dict[str, Any]:
     for name, value in namespace.items():
         if name.startswith("__") or name == BASE_KEY:
             continue
-        if isinstance(value, (types.FunctionType, types.ModuleType)):
+        if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, types.ModuleType)):
             continue
         values[name] = value
     return values

@@ -173,7 +173,9 @@ class WandbVisBackend(BaseVisBackend):
         self._get().config.update(config.to_dict(), allow_val_change=True)
 
     def add_scalars(self, scalars: dict[str, float], step: int) -> None:
-        self._get().log(scalars, step=step, commit=self.commit)
+        # Like MMEngine, no explicit step: W&B refuses a second log call at a committed step,
+        # which would drop validation metrics logged at the last training iteration.
+        self._get().log({**scalars, "iter": step}, commit=self.commit)
 
     def close(self) -> None:
         if self._run is not None:
