@@ -8,6 +8,7 @@ reported — the fine-tuning case of a head with another ``num_classes``.
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import re
@@ -84,9 +85,10 @@ def read_checkpoint(
 ) -> dict[str, Any]:
     """Read a checkpoint file into a dict, with errors that say what to do.
 
-    Loading uses ``torch.load(weights_only=True)``: no code in the file runs. Old checkpoints
-    that pickle other objects need ``trusted=True`` (config key ``trust_checkpoint=True`` or
-    ``--trust-checkpoint``), which unpickles them: only for files you trust.
+    Loading uses ``torch.load(weights_only=True)``: no code in the file runs. Objects of other
+    libraries' classes (MMEngine's message hub, ...) are read as inert placeholders.
+    ``trusted=True`` (config key ``trust_checkpoint=True`` or ``--trust-checkpoint``) unpickles
+    everything for real instead: only for files you trust.
     """
     name = str(filename)
     if name.startswith(("http://", "https://")):
@@ -106,16 +108,12 @@ def read_checkpoint(
     try:
         checkpoint = torch.load(path, map_location=map_location, weights_only=not trusted)
     except pickle.UnpicklingError as exc:
-        if trusted or "Unsupported global" not in str(exc):
+        if trusted or "unsupported global" not in str(exc).lower():
             raise CheckpointError(
                 f"Cannot read checkpoint {path}: {exc}. The file may be truncated or not a "
                 "PyTorch checkpoint."
             ) from exc
-        raise CheckpointError(
-            f"Checkpoint {path} holds pickled Python objects besides tensors, so it was not "
-            "loaded (unpickling can run code from the file). If you trust its source, set "
-            "trust_checkpoint=True in the config or pass --trust-checkpoint."
-        ) from None
+        checkpoint = _read_with_placeholders(path, map_location)
     except Exception as exc:  # corrupt file, not a torch file, truncated write...
         raise CheckpointError(
             f"Cannot read checkpoint {path}: {type(exc).__name__}: {exc}. The file may be "
@@ -124,6 +122,34 @@ def read_checkpoint(
     if not isinstance(checkpoint, dict):
         raise CheckpointError(
             f"Checkpoint {path} holds a {type(checkpoint).__name__}, not a dict of weights."
+        )
+    return checkpoint
+
+
+def _read_with_placeholders(path: Path, map_location: Any) -> Any:
+    """Foreign objects (MMEngine's message hub, ...) become inert placeholders; no code runs."""
+    from segwright.engine.safe_unpickle import ForeignObject, load_with_placeholders
+
+    trust_hint = (
+        "If you trust its source, set trust_checkpoint=True in the config or pass "
+        "--trust-checkpoint to unpickle it fully (this runs code from the file)."
+    )
+    try:
+        checkpoint, replaced = load_with_placeholders(path, map_location)
+    except Exception as exc:
+        raise CheckpointError(
+            f"Checkpoint {path} holds pickled Python objects that cannot be read safely "
+            f"({type(exc).__name__}: {exc}). {trust_hint}"
+        ) from None
+    state = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else None
+    if isinstance(state, dict) and any(isinstance(v, ForeignObject) for v in state.values()):
+        raise CheckpointError(
+            f"The weights in checkpoint {path} are not plain tensors. {trust_hint}"
+        )
+    if replaced:
+        logging.getLogger("segwright").info(
+            f"{path.name}: objects of {', '.join(sorted(set(replaced)))} were read as inert "
+            "placeholders (no code from the file ran); the weights are unaffected."
         )
     return checkpoint
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
@@ -13,6 +16,7 @@ from segwright.engine.checkpoint import (
     revise_keys,
     save_checkpoint,
 )
+from segwright.engine.safe_unpickle import ForeignObject
 from segwright.utils.errors import CheckpointError
 
 
@@ -70,16 +74,78 @@ def test_revise_keys_and_find_last(tmp_path):
     assert find_last_checkpoint(tmp_path).name == "iter_4.pth"
 
 
-class _Opaque:
-    pass
+def _foreign_checkpoint(tmp_path, monkeypatch, body: str) -> Path:
+    """Save a checkpoint holding objects of a module that is gone when it is read."""
+    import importlib
+
+    name = f"fake_hub_{tmp_path.name}"  # unique: monkeypatch restores sys.modules afterwards
+    module_dir = tmp_path / "foreign_pkg"
+    module_dir.mkdir()
+    (module_dir / f"{name}.py").write_text(body)
+    monkeypatch.syspath_prepend(str(module_dir))
+    module = importlib.import_module(name)
+    path = tmp_path / "mmengine_style.pth"
+    torch.save(module.make(), path)
+    monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(module_dir)])
+    return path
 
 
-def test_pickled_objects_need_an_explicit_opt_in(tmp_path):
-    path = tmp_path / "old.pth"
-    torch.save({"state_dict": {"w": torch.ones(1)}, "meta": {"obj": _Opaque()}}, path)
+HUB = """
+import numpy as np
+import torch
+
+class HistoryBuffer:
+    def __init__(self):
+        self._log_history = np.array([0.5, 0.25])
+        self._count_history = np.array([1, 1])
+
+def make():
+    return {
+        "meta": {"epoch": 1, "iter": 40, "dataset_meta": {"classes": ("a", "b")}, "np": np.float64(2.5)},
+        "state_dict": {"w": torch.ones(2)},
+        "message_hub": {"log_scalars": {"train/loss": HistoryBuffer()}},
+    }
+"""
+
+
+def test_foreign_objects_load_as_placeholders_without_their_library(tmp_path, monkeypatch):
+    path = _foreign_checkpoint(tmp_path, monkeypatch, HUB)
+    checkpoint = read_checkpoint(path)
+    assert torch.equal(checkpoint["state_dict"]["w"], torch.ones(2))
+    buffer = checkpoint["message_hub"]["log_scalars"]["train/loss"]
+    assert isinstance(buffer, ForeignObject)
+    assert list(buffer.state["_log_history"]) == [0.5, 0.25]  # numpy rebuilt by numpy
+    assert checkpoint["meta"]["np"] == 2.5
+
+
+EVIL = """
+import os
+
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("touch PWNED",))
+
+def make():
+    import torch
+    return {"state_dict": {"w": torch.ones(1)}, "meta": {"x": Evil()}}
+"""
+
+
+def test_no_code_from_the_file_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = _foreign_checkpoint(tmp_path, monkeypatch, EVIL)
+    # torch refuses os/posix functions outright even as placeholders: a clear error, nothing run.
+    with pytest.raises(CheckpointError, match="cannot be read safely"):
+        read_checkpoint(path)
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_weights_that_are_not_tensors_need_the_trust_flag(tmp_path, monkeypatch):
+    body = HUB.replace('"state_dict": {"w": torch.ones(2)}', '"state_dict": {"w": HistoryBuffer()}')
+    path = _foreign_checkpoint(tmp_path, monkeypatch, body)
     with pytest.raises(CheckpointError, match="trust_checkpoint=True"):
         read_checkpoint(path)
-    assert torch.equal(read_checkpoint(path, trusted=True)["state_dict"]["w"], torch.ones(1))
 
 
 def test_http_checkpoint_offline_fails_clearly(tmp_path, monkeypatch):
