@@ -193,3 +193,13 @@ def test_load_from_reports_mismatched_head(tmp_path, caplog):
     assert source.iter == 2
     torch.testing.assert_close(runner.model.backbone[0].weight, loaded["weight"])
     assert runner.model.decode_head.weight.shape[0] == 3
+
+
+def test_two_data_workers_with_persistent_workers(tmp_path):
+    cfg = toy_config(tmp_path, max_iters=3, val_interval=3)
+    cfg["train_dataloader"].update(num_workers=2, persistent_workers=True)
+    cfg["val_dataloader"].update(num_workers=2)
+    runner = Runner.from_cfg(Config(cfg))
+    runner.train()
+    runner.close()
+    assert runner.iter == 3 and (tmp_path / "iter_3.pth").is_file()
