@@ -16,6 +16,7 @@ COMMANDS = {
     "train": "train",
     "test": "test",
     "demo": "demo",
+    "plot-lr": "plot_lr",
 }
 
 EXIT_USER_ERROR = 2

@@ -203,3 +203,22 @@ def test_two_data_workers_with_persistent_workers(tmp_path):
     runner.train()
     runner.close()
     assert runner.iter == 3 and (tmp_path / "iter_3.pth").is_file()
+
+
+def test_logged_lr_is_the_one_used_even_with_an_updater_hook(tmp_path):
+    cfg = toy_config(tmp_path, max_iters=3, val_interval=3, param_scheduler=[])
+    cfg["custom_hooks"] = [dict(type="ExpLrUpdaterHook", gamma=0.5, by_epoch=False)]
+    runner = Runner.from_cfg(Config(cfg))
+    used = []
+
+    class Spy(Hook):
+        priority = "LOWEST"
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            used.append(runner.optim_wrapper.get_lr()["lr"][0])
+
+    runner.register_hook(Spy())
+    runner.train()
+    runner.close()
+    assert used == pytest.approx([0.1, 0.05, 0.025])
+    assert runner.log_store.scalars["lr"].values == pytest.approx(used)

@@ -12,16 +12,15 @@ from segwright.registry import HOOKS
 class RuntimeInfoHook(Hook):
     priority = "VERY_HIGH"
 
-    def before_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None) -> None:
-        lrs = runner.optim_wrapper.get_lr()["lr"]
-        runner.log_store.update_scalar("lr", lrs[0])
-        if len(set(lrs)) > 1:
-            base = [g.get("initial_lr", g["lr"]) for g in runner.optim_wrapper.param_groups]
-            runner.log_store.update_scalar("base_lr", base[0])
-
     def after_train_iter(
         self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None
     ) -> None:
+        # Read here, not before the iteration: MMCV-style updater hooks set the lr in
+        # before_train_iter after this hook would have run; schedulers step later (LOW).
+        lrs = runner.optim_wrapper.get_lr()
+        runner.log_store.update_scalar("lr", lrs["lr"][0])
+        if "base_lr" in lrs:
+            runner.log_store.update_scalar("base_lr", lrs["base_lr"][0])
         if outputs:
             runner.log_store.update_scalars({f"train/{k}": v for k, v in outputs.items()})
         grad_norm = getattr(runner.optim_wrapper, "last_grad_norm", None)
