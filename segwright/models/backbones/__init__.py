@@ -1,5 +1,9 @@
 """Backbones. Importing this package registers them in MODELS."""
 
+from segwright.models.backbones.mit import MixVisionTransformer
+from segwright.models.backbones.mobilenet_v2 import MobileNetV2
 from segwright.models.backbones.resnet import BasicBlock, Bottleneck, ResNet, ResNetV1c, ResNetV1d
+from segwright.models.backbones.unet import UNet
 
 __all__ = ["BasicBlock", "Bottleneck", "ResNet", "ResNetV1c", "ResNetV1d"]
+__all__ += ["MixVisionTransformer", "MobileNetV2", "UNet"]

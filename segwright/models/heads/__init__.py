@@ -4,6 +4,7 @@ from segwright.models.heads.aspp_head import ASPPHead, ASPPModule
 from segwright.models.heads.decode_head import BaseDecodeHead
 from segwright.models.heads.fcn_head import FCNHead
 from segwright.models.heads.psp_head import PPM, PSPHead
+from segwright.models.heads.segformer_head import SegformerHead
 from segwright.models.heads.sep_aspp_head import (
     DepthwiseSeparableASPPHead,
     DepthwiseSeparableASPPModule,
@@ -19,5 +20,6 @@ __all__ = [
     "FCNHead",
     "PPM",
     "PSPHead",
+    "SegformerHead",
     "UPerHead",
 ]

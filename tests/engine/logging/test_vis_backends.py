@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -89,17 +90,25 @@ def test_wandb_offline_run_records_the_scalars(tmp_path, monkeypatch):
     backend = dict(type="WandbVisBackend", init_kwargs=dict(project="toy", dir=str(tmp_path)))
     _train(tmp_path / "run", [backend])
     (run_file,) = (tmp_path / "wandb").glob("offline-run-*/run-*.wandb")
-    history = []
-    for data in _wandb_records(run_file.read_bytes()):
-        record = wandb_internal_pb2.Record()
-        record.ParseFromString(data)
-        if record.WhichOneof("record_type") == "history":
-            history.append(
-                {
-                    i.key or "/".join(i.nested_key): json.loads(i.value_json)
-                    for i in record.history.item
-                }
-            )
+
+    def history_records() -> list[dict]:
+        found = []
+        for data in _wandb_records(run_file.read_bytes()):
+            record = wandb_internal_pb2.Record()
+            record.ParseFromString(data)
+            if record.WhichOneof("record_type") == "history":
+                items = record.history.item
+                found.append(
+                    {i.key or "/".join(i.nested_key): json.loads(i.value_json) for i in items}
+                )
+        return found
+
+    # wandb's background writer may still be flushing the run file when finish() returns.
+    deadline = time.monotonic() + 15
+    history = history_records()
+    while not any("val/mIoU" in h for h in history) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        history = history_records()
     train = [h for h in history if "decode.loss_ce" in h]
     assert [h["iter"] for h in train] == [1, 2]
     assert any("val/mIoU" in h for h in history)

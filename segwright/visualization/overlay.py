@@ -1,0 +1,86 @@
+"""Masks painted in class colours, blended over images, and image | truth | prediction panels.
+
+Images are BGR uint8 (OpenCV's order, as datasets load them); palettes are RGB (MMSeg's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from segwright.visualization.palette import get_palette
+
+IGNORE_COLOUR_BGR = (255, 255, 255)
+
+
+def colorize_mask(
+    mask: np.ndarray,
+    palette: Sequence[Sequence[int]] | None = None,
+    num_classes: int | None = None,
+    ignore_index: int = 255,
+) -> np.ndarray:
+    """``(H, W)`` class ids -> ``(H, W, 3)`` BGR colours; ignored pixels are white."""
+    mask = np.asarray(mask)
+    if mask.ndim == 3:
+        mask = mask.squeeze(0)
+    valid = mask != ignore_index
+    top = int(mask[valid].max()) + 1 if valid.any() else 1
+    colours = get_palette(palette, max(num_classes or 0, top))[:, ::-1]  # RGB -> BGR
+    painted = np.empty((*mask.shape, 3), dtype=np.uint8)
+    painted[...] = IGNORE_COLOUR_BGR
+    painted[valid] = colours[mask[valid].astype(np.int64)]
+    return painted
+
+
+def overlay_mask(
+    image: np.ndarray,
+    mask: np.ndarray,
+    palette: Sequence[Sequence[int]] | None = None,
+    opacity: float = 0.5,
+    num_classes: int | None = None,
+    ignore_index: int = 255,
+) -> np.ndarray:
+    """Blend the coloured mask over a BGR image (``opacity`` is the mask's weight)."""
+    if not 0.0 <= opacity <= 1.0:
+        raise ValueError(f"opacity must be in [0, 1], got {opacity}.")
+    image = _as_bgr(image)
+    painted = colorize_mask(mask, palette, num_classes, ignore_index)
+    if painted.shape[:2] != image.shape[:2]:
+        painted = cv2.resize(
+            painted, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_NEAREST
+        )
+    return cv2.addWeighted(image, 1.0 - opacity, painted, opacity, 0.0)
+
+
+def side_by_side(
+    image: np.ndarray,
+    truth: np.ndarray | None,
+    prediction: np.ndarray,
+    palette: Sequence[Sequence[int]] | None = None,
+    num_classes: int | None = None,
+    opacity: float = 0.6,
+    gap: int = 4,
+) -> np.ndarray:
+    """``image | ground truth | prediction`` (truth left out when None), separated by white gaps."""
+    image = _as_bgr(image)
+    panels = [image]
+    if truth is not None:
+        panels.append(overlay_mask(image, truth, palette, opacity, num_classes))
+    panels.append(overlay_mask(image, prediction, palette, opacity, num_classes))
+    height = image.shape[0]
+    spacer = np.full((height, gap, 3), 255, dtype=np.uint8)
+    row: list[np.ndarray] = []
+    for panel in panels:
+        row.extend([panel, spacer])
+    return np.concatenate(row[:-1], axis=1)
+
+
+def _as_bgr(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.dtype != np.uint8:
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(image[..., :3])
