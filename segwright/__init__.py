@@ -34,6 +34,30 @@ from segwright.utils.errors import (
 
 __version__ = "0.1.0"
 
+# Heavy parts (torch) load on first use, so `import segwright` and `segwright --help` stay fast.
+_LAZY = {
+    "init_model": "segwright.apis.inference",
+    "inference_model": "segwright.apis.inference",
+    "show_result": "segwright.apis.inference",
+    "train": "segwright.apis.train",
+    "Runner": "segwright.engine.runner",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'segwright' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __all__ = [
     "DATASETS",
     "DATA_SAMPLERS",
@@ -58,6 +82,11 @@ __all__ = [
     "DatasetError",
     "Registry",
     "RegistryError",
+    "Runner",
     "SegwrightError",
     "__version__",
+    "inference_model",
+    "init_model",
+    "show_result",
+    "train",
 ]

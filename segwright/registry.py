@@ -337,7 +337,7 @@ OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     "optimizer wrapper constructor", locations=["segwright.engine.optim"]
 )
 PARAM_SCHEDULERS = Registry("parameter scheduler", locations=["segwright.engine.optim"])
-HOOKS = Registry("hook", locations=["segwright.engine.hooks"])
+HOOKS = Registry("hook", locations=["segwright.engine.hooks", "segwright.apis.preflight"])
 LOOPS = Registry("loop", locations=["segwright.engine.loops"])
 METRICS = Registry("metric", locations=["segwright.evaluation"])
 EVALUATORS = Registry("evaluator", locations=["segwright.evaluation"])

@@ -81,10 +81,10 @@ def prepare_config(args: argparse.Namespace) -> object:
 
 
 def run(args: argparse.Namespace) -> int:
-    from segwright.engine.runner import Runner
+    from segwright.apis.train import build_runner
 
     cfg = prepare_config(args)
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     try:
         runner.train()
     finally:

@@ -147,6 +147,12 @@ def default_collate(batch: Sequence[Any]) -> Any:
 def worker_init_fn(worker_id: int, num_workers: int, rank: int, seed: int) -> None:
     """Give every data-loading worker of every rank its own, reproducible seed."""
     worker_seed = num_workers * rank + worker_id + seed
+    try:  # OpenCV's own threads in every worker oversubscribe the CPU (MMEngine sets 0 too)
+        import cv2
+
+        cv2.setNumThreads(0)
+    except ImportError:
+        pass
     np.random.seed(worker_seed % 2**32)
     random.seed(worker_seed)
     torch.manual_seed(worker_seed)

@@ -1,0 +1,31 @@
+"""``train(cfg)``: build the runner with segmentation's pre-flight checks and train."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from segwright.apis import preflight  # noqa: F401  (registers SegPreflightHook)
+from segwright.config import Config
+
+
+def build_runner(cfg: Config | str | os.PathLike) -> Any:
+    """A runner for ``cfg`` with the pre-flight hook (``default_hooks.preflight=None`` disables it)."""
+    from segwright.engine.runner import Runner
+
+    if not isinstance(cfg, Config):
+        cfg = Config.fromfile(cfg)
+    hooks = dict(cfg.get("default_hooks") or {})
+    hooks.setdefault("preflight", dict(type="SegPreflightHook"))
+    cfg.default_hooks = hooks
+    return Runner.from_cfg(cfg)
+
+
+def train(cfg: Config | str | os.PathLike) -> Any:
+    """Train as the config says; return the runner (its model, work_dir, log store)."""
+    runner = build_runner(cfg)
+    try:
+        runner.train()
+    finally:
+        runner.close()
+    return runner
