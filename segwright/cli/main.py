@@ -15,6 +15,7 @@ COMMANDS = {
     "print-config": "print_config",
     "train": "train",
     "test": "test",
+    "infer": "infer",
     "demo": "demo",
     "plot-lr": "plot_lr",
 }

@@ -1,0 +1,76 @@
+"""Predict images or whole folders: writes overlays and label masks.
+
+For every input image, OUT/overlays/<name>.png shows the prediction blended over the image and
+OUT/masks/<name>.png holds the class ids (uint8). Folders are searched for .png, .jpg, .jpeg,
+.bmp and .tif images.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", help="config file")
+    parser.add_argument("checkpoint", help="checkpoint file")
+    parser.add_argument("inputs", nargs="+", help="image files or folders")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument("--opacity", type=float, default=0.5, help="mask weight in overlays")
+    parser.add_argument("--batch-size", type=int, default=4, help="images per forward pass")
+    parser.add_argument(
+        "--trust-checkpoint",
+        action="store_true",
+        help="allow checkpoints that pickle Python objects (runs code from the file)",
+    )
+
+
+def collect_images(inputs: list[str]) -> list[Path]:
+    """Files as given, folders expanded (sorted); an empty result is a user error."""
+    from segwright.utils.errors import ConfigError
+
+    found: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise ConfigError(f"Input {path} does not exist.")
+    if not found:
+        raise ConfigError(f"No images ({', '.join(IMAGE_SUFFIXES)}) found in {', '.join(inputs)}.")
+    return found
+
+
+def run(args: argparse.Namespace) -> int:
+    import cv2
+    from rich.progress import Progress
+
+    from segwright.apis import inference_model, init_model, show_result
+
+    images = collect_images(args.inputs)
+    model = init_model(
+        args.config, args.checkpoint, device=args.device, trust_checkpoint=args.trust_checkpoint
+    )
+    palette = model.dataset_meta.get("palette")
+    out = Path(args.out)
+    (out / "overlays").mkdir(parents=True, exist_ok=True)
+    (out / "masks").mkdir(parents=True, exist_ok=True)
+    with Progress(transient=True) as progress:
+        task = progress.add_task("infer", total=len(images))
+        for start in range(0, len(images), args.batch_size):
+            chunk = images[start : start + args.batch_size]
+            results = inference_model(model, [str(p) for p in chunk], batch_size=args.batch_size)
+            for path, result in zip(chunk, results):
+                mask = result.pred_sem_seg.data.squeeze(0).cpu().numpy().astype("uint8")
+                cv2.imwrite(str(out / "masks" / f"{path.stem}.png"), mask)
+                show_result(
+                    path, result, args.opacity, out / "overlays" / f"{path.stem}.png", palette
+                )
+                progress.advance(task)
+    print(f"Wrote {len(images)} overlays and masks to {out}.")
+    return 0
