@@ -18,6 +18,7 @@ COMMANDS = {
     "infer": "infer",
     "demo": "demo",
     "plot-lr": "plot_lr",
+    "migrate-config": "migrate_config",
 }
 
 EXIT_USER_ERROR = 2

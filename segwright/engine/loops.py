@@ -239,6 +239,7 @@ class _EvalLoopBase:
         self.dataloader = dataloader
         self.evaluator = evaluator
         self.fp16 = fp16
+        self.last_metrics: dict[str, Any] | None = None
         dataset = getattr(dataloader, "dataset", None)
         meta = getattr(dataset, "metainfo", None)
         if meta is not None and hasattr(evaluator, "dataset_meta"):
@@ -259,6 +260,7 @@ class _EvalLoopBase:
                 f"after_{mode}_iter", batch_idx=batch_idx, data_batch=data_batch, outputs=outputs
             )
         metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
+        self.last_metrics = metrics
         runner.call_hook(f"after_{mode}_epoch", metrics=metrics)
         runner.call_hook(f"after_{mode}")
         return metrics
