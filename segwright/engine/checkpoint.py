@@ -114,6 +114,12 @@ def read_checkpoint(
                 "PyTorch checkpoint."
             ) from exc
         checkpoint = _read_with_placeholders(path, map_location)
+    except ModuleNotFoundError as exc:  # trusted full unpickling of another library's objects
+        raise CheckpointError(
+            f"Checkpoint {path} pickles objects of the package '{exc.name}', which is not "
+            "installed. Read it without trust_checkpoint/--trust-checkpoint (its objects then "
+            f"become inert placeholders; the weights load), or install '{exc.name}'."
+        ) from None
     except Exception as exc:  # corrupt file, not a torch file, truncated write...
         raise CheckpointError(
             f"Cannot read checkpoint {path}: {type(exc).__name__}: {exc}. The file may be "

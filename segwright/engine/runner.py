@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from segwright.config import Config
+from segwright.config.legacy import format_notes, is_legacy_config, translate_config
 from segwright.engine import checkpoint as ckpt_io
 from segwright.engine.data import build_dataloader
 from segwright.engine.dist import (
@@ -200,6 +201,9 @@ class Runner:
         """Build a runner from a (merged) config; unknown top-level keys are ignored."""
         if not isinstance(cfg, Config):
             cfg = Config(cfg)
+        if is_legacy_config(cfg):  # MMSeg 0.x: translate, and say what changed meaning
+            cfg, notes = translate_config(cfg)
+            get_logger().info("MMSeg 0.x config translated:\n" + format_notes(notes))
         work_dir = cfg.get("work_dir")
         if work_dir is None:
             name = Path(cfg.filename).stem if cfg.filename else "run"

@@ -20,6 +20,11 @@ import torch
 class ForeignObject:
     """Stands in for an object of a class that is not ours; holds its arguments and state."""
 
+    # Objects rebuilt through __new__ never run __init__: keep the attributes defined anyway.
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = {}  # noqa: RUF012  (never mutated)
+    state: Any = None
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.args = args
         self.kwargs = kwargs

@@ -117,6 +117,9 @@ def test_foreign_objects_load_as_placeholders_without_their_library(tmp_path, mo
     assert isinstance(buffer, ForeignObject)
     assert list(buffer.state["_log_history"]) == [0.5, 0.25]  # numpy rebuilt by numpy
     assert checkpoint["meta"]["np"] == 2.5
+    assert buffer.args == () and buffer.kwargs == {}  # rebuilt via __new__, attributes still there
+    with pytest.raises(CheckpointError, match=r"package 'fake_hub_.*not installed"):
+        read_checkpoint(path, trusted=True)
 
 
 EVIL = """

@@ -33,6 +33,7 @@ from segwright.engine.hooks.param_scheduler_hook import ParamSchedulerHook
 from segwright.engine.hooks.progress_bar_hook import ProgressBarHook
 from segwright.engine.hooks.runtime_info_hook import RuntimeInfoHook
 from segwright.engine.hooks.sampler_seed_hook import DistSamplerSeedHook
+from segwright.engine.hooks.workflow_val_hook import WorkflowValLossHook
 
 __all__ = [
     "CheckpointHook",
@@ -65,4 +66,5 @@ __all__ = [
     "ParamSchedulerHook",
     "ProgressBarHook",
     "RuntimeInfoHook",
+    "WorkflowValLossHook",
 ]

@@ -21,6 +21,7 @@ from segwright.registry import (
     OPTIM_WRAPPER_CONSTRUCTORS,
     OPTIM_WRAPPERS,
     OPTIMIZERS,
+    build_path,
     resolve_type,
 )
 from segwright.utils.errors import ConfigError, RegistryError
@@ -328,7 +329,10 @@ def build_optim_wrapper(model: nn.Module, cfg: Mapping[str, Any]) -> Any:
     Args:
         model: The model (a DDP wrapper is unwrapped by the default constructor).
         cfg: ``dict(type=..., optimizer=..., paramwise_cfg=..., constructor=..., ...)``;
-            ``constructor`` defaults to ``'DefaultOptimWrapperConstructor'``.
+            ``constructor`` defaults to ``'DefaultOptimWrapperConstructor'``. An MMCV-style
+            constructor (``__init__(optimizer_cfg, paramwise_cfg=None)``, ``__call__(model)``
+            returning a torch optimizer, as MMSeg 0.x custom constructors are) is accepted
+            too: it gets ``optimizer`` and the optimizer it returns is wrapped in ``type``.
 
     Returns:
         The optimizer wrapper (an :class:`~segwright.engine.optim.wrapper.OptimWrapper`).
@@ -341,6 +345,23 @@ def build_optim_wrapper(model: nn.Module, cfg: Mapping[str, Any]) -> Any:
     wrapper_cfg = copy.deepcopy(dict(cfg))
     constructor_type = wrapper_cfg.pop("constructor", "DefaultOptimWrapperConstructor")
     paramwise_cfg = wrapper_cfg.pop("paramwise_cfg", None)
+    with build_path("optim_wrapper.constructor"):
+        constructor_cls = resolve_type(OPTIM_WRAPPER_CONSTRUCTORS, constructor_type)
+    if _first_arg_name(constructor_cls) == "optimizer_cfg":
+        # An MMCV-style constructor (0.x): it builds a torch optimizer, which we wrap.
+        constructor = OPTIM_WRAPPER_CONSTRUCTORS.build(
+            dict(
+                type=constructor_type,
+                optimizer_cfg=wrapper_cfg.pop("optimizer", None),
+                paramwise_cfg=paramwise_cfg,
+            ),
+            key="optim_wrapper.constructor",
+        )
+        optimizer = constructor(model.module if hasattr(model, "module") else model)
+        wrapper_cfg.setdefault("type", "OptimWrapper")
+        return OPTIM_WRAPPERS.build(
+            wrapper_cfg, default_args=dict(optimizer=optimizer), key="optim_wrapper"
+        )
     constructor = OPTIM_WRAPPER_CONSTRUCTORS.build(
         dict(type=constructor_type, optim_wrapper_cfg=wrapper_cfg, paramwise_cfg=paramwise_cfg),
         key="optim_wrapper.constructor",

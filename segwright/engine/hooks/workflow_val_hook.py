@@ -1,0 +1,160 @@
+"""MMCV's ``('val', m)`` workflow phase: losses on validation data between training phases.
+
+SPEC §6.1. A 0.x ``workflow=[('train', n), ('val', m)]`` alternates ``n`` training
+iterations (epochs) with ``m`` validation iterations (epochs) that compute the training losses
+under ``no_grad`` in eval mode, on ``data.val`` with the train pipeline, and log every value
+as ``<name>_val``. Metrics such as mIoU come from validation proper, not from this phase.
+
+Unlike MMCV, the phase leaves every random generator as training found it, so adding it does
+not change the training run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import torch
+
+from segwright.engine.data import build_dataloader
+from segwright.engine.hooks.hook import Hook
+from segwright.engine.logging.store import to_float
+from segwright.engine.rng import preserved_rng
+from segwright.registry import HOOKS
+from segwright.utils.errors import ConfigError
+
+
+def _positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"WorkflowValLossHook: {name} must be a positive int, got {value!r}.")
+    return value
+
+
+def _batch_size(batch: Any) -> int:
+    if isinstance(batch, Mapping):
+        samples = batch.get("data_samples", batch.get("inputs"))
+        if isinstance(samples, (list, tuple)) or isinstance(samples, torch.Tensor):
+            return max(len(samples), 1)
+    return 1
+
+
+@HOOKS.register_module()
+class WorkflowValLossHook(Hook):
+    """Run ``iters`` (or ``epochs``) loss-only validation steps after every ``interval`` training ones.
+
+    Args:
+        dataloader: A DataLoader or its config (``data.val`` with the train pipeline, the train
+            loader's batch size and sampler, as MMSeg's tools/train.py builds it).
+        interval: Training iterations (with ``iters``) or epochs (with ``epochs``) between
+            phases; a phase also follows the last training iteration/epoch, as in MMCV.
+        iters: Validation iterations per phase (MMCV ``IterBasedRunner``).
+        epochs: Validation epochs per phase (MMCV ``EpochBasedRunner``).
+
+    Raises:
+        ConfigError: Not exactly one of ``iters``/``epochs``, or a count is not a positive int.
+    """
+
+    priority = "LOWEST"  # after checkpointing and logging of the training phase, as in MMCV
+
+    def __init__(
+        self,
+        dataloader: Any,
+        interval: int = 1,
+        iters: int | None = None,
+        epochs: int | None = None,
+    ) -> None:
+        if (iters is None) == (epochs is None):
+            raise ConfigError(
+                "WorkflowValLossHook needs exactly one of iters=m (m validation iterations per "
+                "phase) and epochs=m (m validation epochs per phase)."
+            )
+        self.interval = _positive_int(interval, "interval")
+        self.iters = None if iters is None else _positive_int(iters, "iters")
+        self.epochs = None if epochs is None else _positive_int(epochs, "epochs")
+        self._dataloader_cfg = dataloader
+        self._loader: Any = None
+        self._iterator: Iterator[Any] | None = None
+        self._passes = 0
+
+    def before_train(self, runner: Any) -> None:
+        self._loader = build_dataloader(
+            self._dataloader_cfg, seed=runner.seed, key="WorkflowValLossHook.dataloader"
+        )
+
+    # -- when -------------------------------------------------------------------------------
+
+    def after_train_iter(
+        self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None
+    ) -> None:
+        if self.iters is None:
+            return
+        if self.every_n_train_iters(runner, self.interval) or self.is_last_train_iter(runner):
+            self._run_phase(runner, self.iters, per_epoch=False)
+
+    def after_train_epoch(self, runner: Any) -> None:
+        if self.epochs is None or not getattr(runner.train_loop, "by_epoch", False):
+            return
+        if self.every_n_epochs(runner, self.interval) or self.is_last_train_epoch(runner):
+            self._run_phase(runner, self.epochs, per_epoch=True)
+
+    # -- what -------------------------------------------------------------------------------
+
+    def _next_batch(self) -> Any:
+        """The next batch of an endless pass over the loader (re-iterating when it ends)."""
+        while True:
+            if self._iterator is None:
+                sampler = getattr(self._loader, "sampler", None)
+                if hasattr(sampler, "set_epoch"):
+                    sampler.set_epoch(self._passes)
+                self._iterator = iter(self._loader)
+            try:
+                return next(self._iterator)
+            except StopIteration:
+                self._iterator = None
+                self._passes += 1
+
+    def _batches(self, count: int, per_epoch: bool) -> Iterator[Any]:
+        if not per_epoch:
+            for _ in range(count):
+                yield self._next_batch()
+            return
+        for _ in range(count):
+            sampler = getattr(self._loader, "sampler", None)
+            if hasattr(sampler, "set_epoch"):
+                sampler.set_epoch(self._passes)
+            yield from self._loader
+            self._passes += 1
+
+    def _run_phase(self, runner: Any, count: int, per_epoch: bool) -> None:
+        if self._loader is None:
+            self.before_train(runner)
+        model = getattr(runner.model, "module", runner.model)
+        loss_step = getattr(model, "loss_step", None)
+        if loss_step is None:
+            raise ConfigError(
+                f"WorkflowValLossHook: the model ({type(model).__name__}) has no loss_step(); "
+                "derive it from segwright.engine.model.BaseModel."
+            )
+        was_training = model.training
+        totals: dict[str, float] = {}
+        seen = 0
+        with preserved_rng(), torch.no_grad():
+            model.eval()
+            try:
+                for batch in self._batches(count, per_epoch):
+                    log_vars = loss_step(batch)
+                    size = _batch_size(batch)
+                    values = {f"{k}_val": to_float(v) for k, v in log_vars.items()}
+                    runner.log_store.update_scalars(
+                        {f"train/{k}": v for k, v in values.items()}, count=size
+                    )
+                    for key, value in values.items():
+                        totals[key] = totals.get(key, 0.0) + value * size
+                    seen += size
+            finally:
+                model.train(was_training)
+        if per_epoch and seen:
+            means = {k: v / seen for k, v in totals.items()}
+            line = "  ".join(f"{k}: {v:.4f}" for k, v in means.items())
+            runner.logger.info(f"Epoch(val-loss) [{runner.epoch + 1}]  {line}")
+            runner.scalar_writer.add_scalars(means, step=runner.iter + 1)
