@@ -236,3 +236,18 @@ def test_predict_by_feat_resizes_to_meta_size():
         ).shape[-1]
         == 6
     )
+
+
+def test_a_loss_name_without_loss_warns_that_it_is_not_trained_on():
+    import pytest
+
+    from segwright.models.heads import FCNHead
+
+    with pytest.warns(UserWarning, match=r"loss_name='dice'.*left out of the total loss"):
+        FCNHead(
+            in_channels=4,
+            channels=4,
+            num_convs=1,
+            num_classes=3,
+            loss_decode=[dict(type="CrossEntropyLoss"), dict(type="DiceLoss", loss_name="dice")],
+        )

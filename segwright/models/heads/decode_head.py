@@ -123,6 +123,7 @@ class BaseDecodeHead(BaseModule):
                 f"{head}: loss_decode must be a dict or a list of dicts, got "
                 f"{type(loss_decode).__name__}: {loss_decode!r}."
             )
+        _warn_about_unused_loss_names(self.loss_decode, head)
         if sampler is not None:
             sampler = build_if_dict(sampler, TASK_UTILS, key="sampler", context=self)
         self.sampler = sampler
@@ -274,3 +275,18 @@ class BaseDecodeHead(BaseModule):
         else:
             size = meta["img_shape"][:2]
         return resize(seg_logits, size=size, mode="bilinear", align_corners=self.align_corners)
+
+
+def _warn_about_unused_loss_names(loss_decode: nn.Module, head: str) -> None:
+    """The total loss sums only entries whose name contains 'loss' (SPEC §9.4): say so early."""
+    modules = loss_decode if isinstance(loss_decode, nn.ModuleList) else [loss_decode]
+    for module in modules:
+        name = getattr(module, "loss_name", "")
+        if "loss" not in name:
+            warnings.warn(
+                f"{head}: loss_name={name!r} of {type(module).__name__} does not contain 'loss', "
+                "so it is logged but left out of the total loss and never trained on (MMSeg "
+                f"sums only names containing 'loss'). Rename it, e.g. loss_name='loss_{name}'.",
+                UserWarning,
+                stacklevel=3,
+            )
