@@ -19,6 +19,8 @@ COMMANDS = {
     "demo": "demo",
     "plot-lr": "plot_lr",
     "migrate-config": "migrate_config",
+    "flops": "flops",
+    "class-weights": "class_weights",
 }
 
 EXIT_USER_ERROR = 2

@@ -30,7 +30,10 @@ def migrated_text(source: str, values: dict, notes: list[str]) -> str:
     """The translated config as Python source, the notes as a comment block at the top."""
     from segwright.config.dump import to_python
 
-    lines = [f"# Translated from the MMSeg 0.x config {source} by `segwright migrate-config`."]
+    lines = [
+        "# Translated from an MMSeg 0.x config by `segwright migrate-config`:",
+        f"#   {source}",
+    ]
     if notes:
         lines.append("# What changed meaning, or was dropped:")
         for note in notes:

@@ -451,6 +451,8 @@ def translate_pipeline(
     tail_steps: list[Any] = []
     if role == "test" and with_gt:
         tail_steps.append(load_ann or dict(type="LoadAnnotations"))
+    elif load_ann is not None:
+        notes.append(f"{key}: LoadAnnotations dropped: the dataset has no ann_dir.")
     tail_steps.append(dict(type="PackSegInputs"))
     if tta is not None:
         last = tta[-1]
@@ -773,6 +775,10 @@ def translate_data(
         shuffle = bool(train_cfg.get("shuffle", True))
         if iter_based:
             train_args["sampler"] = dict(type="InfiniteSampler", shuffle=shuffle)
+            if "drop_last" in common or "drop_last" in overrides["train_dataloader"]:
+                notes.append(
+                    "data drop_last dropped: an InfiniteSampler never ends an epoch early."
+                )
         else:
             train_args["sampler"] = dict(type="DefaultSampler", shuffle=shuffle)
             train_args["drop_last"] = bool(train_cfg["drop_last"])

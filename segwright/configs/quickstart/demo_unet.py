@@ -16,13 +16,13 @@ model = dict(
         type="UNet",
         in_channels=3,
         base_channels=16,
-        num_stages=4,
-        strides=(1, 1, 1, 1),
-        enc_num_convs=(2, 2, 2, 2),
-        dec_num_convs=(2, 2, 2),
-        downsamples=(True, True, True),
-        enc_dilations=(1, 1, 1, 1),
-        dec_dilations=(1, 1, 1),
+        num_stages=3,
+        strides=(1, 1, 1),
+        enc_num_convs=(2, 2, 2),
+        dec_num_convs=(2, 2),
+        downsamples=(True, True),
+        enc_dilations=(1, 1, 1),
+        dec_dilations=(1, 1),
         norm_cfg=dict(type="BN", requires_grad=True),
         act_cfg=dict(type="ReLU"),
         upsample_cfg=dict(type="InterpConv"),
@@ -30,7 +30,7 @@ model = dict(
     decode_head=dict(
         type="FCNHead",
         in_channels=16,
-        in_index=3,
+        in_index=2,
         channels=16,
         num_convs=1,
         concat_input=False,
@@ -77,12 +77,12 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = dict(type="IoUMetric", iou_metrics=["mIoU", "mDice"])
 test_evaluator = val_evaluator
-max_iters = 600
+max_iters = 400
 train_cfg = dict(type="IterBasedTrainLoop", max_iters=max_iters, val_interval=200)
 val_cfg = dict(type="ValLoop")
 test_cfg = dict(type="TestLoop")
 optim_wrapper = dict(
-    type="OptimWrapper", optimizer=dict(type="AdamW", lr=3e-3, weight_decay=1e-4), clip_grad=None
+    type="OptimWrapper", optimizer=dict(type="AdamW", lr=5e-3, weight_decay=1e-4), clip_grad=None
 )
 param_scheduler = [
     dict(type="LinearLR", start_factor=0.1, begin=0, end=50, by_epoch=False),
