@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         format_class_weight,
     )
 
-    cfg = load_config(args.config, args.cfg_options)
+    cfg, legacy = load_config(args.config, args.cfg_options)
     dataset = build_train_dataset(cfg)
     stats = count_class_pixels(dataset, args.num_samples)
     with warnings.catch_warnings(record=True) as caught:
@@ -107,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
     left_out = f"{stats.ignored_pixels:,} ignored (ignore_index={stats.ignore_index})"
     if stats.invalid_pixels:
         left_out += f", {stats.invalid_pixels:,} with values outside 0..{stats.num_classes - 1}"
+    if legacy:
+        print(f"{args.config}: MMSeg 0.x config, translated.")
     print(
         f"{type(dataset).__name__}: {stats.num_maps} label map(s) read, "
         f"{stats.labelled_pixels:,} labelled pixels, {left_out}."

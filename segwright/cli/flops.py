@@ -40,8 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load_config(path: str, cfg_options: list[str] | None = None) -> Any:
-    """Read a config, apply ``--cfg-options`` and ``custom_imports``; translate MMSeg 0.x."""
+def load_config(path: str, cfg_options: list[str] | None = None) -> tuple[Any, bool]:
+    """Read a config, apply ``--cfg-options`` and ``custom_imports``, translate MMSeg 0.x.
+
+    Returns:
+        The config, and whether it was an MMSeg 0.x config (translated to the 1.x schema).
+    """
     from segwright.config import Config
 
     cfg = Config.fromfile(path, import_custom_modules=False)
@@ -51,11 +55,11 @@ def load_config(path: str, cfg_options: list[str] | None = None) -> Any:
     try:
         from segwright.config.legacy import is_legacy_config, translate_legacy_config
     except ImportError:  # pragma: no cover - only while the translator is missing
-        return cfg
-    if is_legacy_config(cfg):
-        values, _ = translate_legacy_config(cfg)
-        cfg = Config(values, filename=cfg.filename)
-    return cfg
+        return cfg, False
+    if not is_legacy_config(cfg):
+        return cfg, False
+    values, _ = translate_legacy_config(cfg)
+    return Config(values, filename=cfg.filename), True
 
 
 def build_model(cfg: Any) -> Any:
@@ -163,9 +167,13 @@ def measure_costs(model: Any, input_shape: tuple[int, ...]) -> list[ModuleCost]:
 
     model.train()  # backbones freeze their frozen_stages in train(); count that
     model.eval()
+    from segwright.utils.errors import SegwrightError
+
     try:
         total_flops, per_child = _count_flops(copy.deepcopy(model).to("meta"), input_shape, "meta")
-    except Exception:  # noqa: BLE001 - any failure on meta: count on the CPU instead
+    except SegwrightError:
+        raise  # the input does not suit the model (e.g. UNet's size divisor): say so
+    except Exception:  # noqa: BLE001 - code that needs real values: count on the CPU instead
         total_flops, per_child = _count_flops(model, input_shape, "cpu")
     costs = []
     for name, child in model.named_children():
@@ -232,17 +240,20 @@ def _input_shape(args: argparse.Namespace, cfg: Any) -> tuple[int, int, int, int
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = load_config(args.config, args.cfg_options)
+    cfg, legacy = load_config(args.config, args.cfg_options)
     shape = _input_shape(args, cfg)
     model = build_model(cfg)
     costs = measure_costs(model, shape)
     total = costs[-1]
     not_run = [c.name for c in costs[:-1] if c.flops is None]
-    print(f"{type(model).__name__} from {args.config}, input {'x'.join(map(str, shape))}")
+    source = f"{args.config} (MMSeg 0.x config, translated)" if legacy else args.config
+    print(f"{type(model).__name__} from {source}, input {'x'.join(map(str, shape))}")
     print()
     print(format_costs(costs))
     print()
-    print(f"Parameters: {total.params:,} ({total.params / 1e6:.2f} M), trainable {total.trainable:,}")
+    print(
+        f"Parameters: {total.params:,} ({total.params / 1e6:.2f} M), trainable {total.trainable:,}"
+    )
     flops = total.flops or 0
     print(f"FLOPs: {flops:,} = {flops / 1e9:.4g} GFLOPs = {flops / 2e9:.4g} GMACs")
     print(

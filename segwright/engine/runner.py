@@ -201,16 +201,16 @@ class Runner:
         """Build a runner from a (merged) config; unknown top-level keys are ignored."""
         if not isinstance(cfg, Config):
             cfg = Config(cfg)
+        notes: list[str] = []
         if is_legacy_config(cfg):  # MMSeg 0.x: translate, and say what changed meaning
             cfg, notes = translate_config(cfg)
-            get_logger().info("MMSeg 0.x config translated:\n" + format_notes(notes))
         work_dir = cfg.get("work_dir")
         if work_dir is None:
             name = Path(cfg.filename).stem if cfg.filename else "run"
             work_dir = Path("work_dirs") / name
         if "model" not in cfg:
             raise ConfigError("The config has no 'model'. Add model=dict(type=..., ...).")
-        return cls(
+        runner = cls(
             model=cfg["model"],
             work_dir=work_dir,
             train_dataloader=cfg.get("train_dataloader"),
@@ -242,6 +242,9 @@ class Runner:
             model_wrapper_cfg=cfg.get("model_wrapper_cfg"),
             sync_bn=cfg.get("sync_bn"),
         )
+        if notes:  # logged once the run's log file exists
+            runner.logger.info("MMSeg 0.x config translated:\n" + format_notes(notes))
+        return runner
 
     # -- state -----------------------------------------------------------------------------
 
