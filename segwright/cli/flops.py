@@ -1,8 +1,9 @@
 """Count a config's model parameters and FLOPs on one input of a given size.
 
-The model runs once on the CPU in eval mode, on a 1 x C x H x W input, with mode='tensor'
-(for segmentors: backbone, neck and decode head, i.e. the raw decode-head logits;
-auxiliary heads only count parameters). FLOPs come from torch.utils.flop_counter, which
+The model runs once in eval mode on a 1 x C x H x W input with mode='tensor' (for
+segmentors: backbone, neck and decode head, i.e. the raw decode-head logits; auxiliary heads
+only count parameters), on PyTorch's meta device (shapes only, so large inputs are quick) or,
+for models that need real values, on the CPU. FLOPs come from torch.utils.flop_counter, which
 counts a multiply-add as 2 FLOPs (so GMACs = GFLOPs / 2) and counts convolutions, matrix
 products and attention, not norms, activations, pooling or resizing.
 """
@@ -110,7 +111,7 @@ def _run_forward(model: Any, inputs: Any) -> Any:
     return model(inputs)
 
 
-def _count_flops(model: Any, input_shape: tuple[int, ...], device: str) -> tuple[int, dict]:
+def count_flops(model: Any, input_shape: tuple[int, ...], device: str) -> tuple[int, dict]:
     """Total FLOPs of one forward on ``device``, and FLOPs per top-level module that ran.
 
     Each child's ``forward`` is wrapped on the instance, so calls that bypass ``__call__``
@@ -122,10 +123,11 @@ def _count_flops(model: Any, input_shape: tuple[int, ...], device: str) -> tuple
 
     counter = FlopCounterMode(display=False)
     per_child: dict[str, int] = {}
-    wrapped = []
+    wrapped: list[tuple[Any, Any]] = []
 
     def wrap(name: str, child: Any) -> None:
         original = child.forward
+        own = child.__dict__.get("forward")  # an instance-level forward to put back
 
         def forward(*args: Any, **kwargs: Any) -> Any:
             before = counter.get_total_flops()
@@ -136,7 +138,7 @@ def _count_flops(model: Any, input_shape: tuple[int, ...], device: str) -> tuple
                 per_child[name] = per_child.get(name, 0) + int(spent)
 
         child.forward = forward
-        wrapped.append(child)
+        wrapped.append((child, own))
 
     for name, child in model.named_children():
         wrap(name, child)
@@ -150,8 +152,11 @@ def _count_flops(model: Any, input_shape: tuple[int, ...], device: str) -> tuple
             _run_forward(model, torch.zeros(input_shape, device=device))
     finally:
         torch.backends.mha.set_fastpath_enabled(fastpath)
-        for child in wrapped:
-            del child.forward  # back to the class's forward
+        for child, own in wrapped:
+            if own is None:
+                del child.forward  # back to the class's forward
+            else:
+                child.forward = own
     return int(counter.get_total_flops()), per_child
 
 
@@ -165,16 +170,17 @@ def measure_costs(model: Any, input_shape: tuple[int, ...]) -> list[ModuleCost]:
     """
     import copy
 
-    model.train()  # backbones freeze their frozen_stages in train(); count that
-    model.eval()
     from segwright.utils.errors import SegwrightError
 
+    model.train()  # backbones freeze their frozen_stages in train(); count that
+    model.eval()
+
     try:
-        total_flops, per_child = _count_flops(copy.deepcopy(model).to("meta"), input_shape, "meta")
+        total_flops, per_child = count_flops(copy.deepcopy(model).to("meta"), input_shape, "meta")
     except SegwrightError:
         raise  # the input does not suit the model (e.g. UNet's size divisor): say so
-    except Exception:  # noqa: BLE001 - code that needs real values: count on the CPU instead
-        total_flops, per_child = _count_flops(model, input_shape, "cpu")
+    except Exception:  # code that needs real values (.item(), if tensor): use the CPU
+        total_flops, per_child = count_flops(model, input_shape, "cpu")
     costs = []
     for name, child in model.named_children():
         params, trainable = count_parameters(child)

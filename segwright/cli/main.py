@@ -21,6 +21,10 @@ COMMANDS = {
     "migrate-config": "migrate_config",
     "flops": "flops",
     "class-weights": "class_weights",
+    "plot-logs": "plot_logs",
+    "browse-dataset": "browse_dataset",
+    "benchmark": "benchmark",
+    "export": "export",
 }
 
 EXIT_USER_ERROR = 2
