@@ -48,6 +48,8 @@ def save_checkpoint(checkpoint: Mapping[str, Any], path: str | os.PathLike[str])
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a writer that was killed
+        stale.unlink(missing_ok=True)
     return path
 
 

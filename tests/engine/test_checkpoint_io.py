@@ -155,3 +155,33 @@ def test_http_checkpoint_offline_fails_clearly(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     with pytest.raises(CheckpointError, match="Cannot download checkpoint"):
         read_checkpoint("http://127.0.0.1:9/none.pth")
+
+
+KILLED_WRITER = """
+import sys, torch
+from segwright.engine.checkpoint import save_checkpoint
+print("writing", flush=True)
+save_checkpoint({"state_dict": {"w": torch.zeros(64, 1024, 1024)}}, sys.argv[1])
+print("done", flush=True)
+"""
+
+
+def test_a_kill_during_a_write_leaves_the_previous_checkpoint_loadable(tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    path = tmp_path / "iter_1.pth"
+    save_checkpoint({"state_dict": {"w": torch.ones(3)}}, path)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout.readline().strip() == "writing"
+    time.sleep(0.3)  # well inside the 256 MB write
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    # Whatever the moment of the kill, the file at the final path is the old checkpoint or the complete new one.
+    state = read_checkpoint(path)["state_dict"]["w"]
+    assert torch.equal(state, torch.ones(3)) or state.shape == (64, 1024, 1024)
+    save_checkpoint({"state_dict": {"w": torch.full((3,), 2.0)}}, path)  # the next save tidies up
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["iter_1.pth"]
