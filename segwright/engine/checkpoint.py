@@ -170,29 +170,44 @@ class LoadReport:
     missing: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
     mismatched: list[tuple[str, tuple[int, ...], tuple[int, ...]]] = field(default_factory=list)
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     @property
     def exact(self) -> bool:
         return not (self.missing or self.unexpected or self.mismatched)
 
+    def rows(self) -> list[tuple[str, str, str, str]]:
+        """``(key, checkpoint shape, model shape, what happened)`` for every key that did not load."""
+
+        def shape(key: str) -> str:
+            return str(tuple(self.shapes[key])) if key in self.shapes else "?"
+
+        rows = [
+            (k, str(tuple(c)), str(tuple(m)), "shape differs: kept initial value")
+            for k, c, m in self.mismatched
+        ]
+        rows += [
+            (k, "-", shape(k), "missing in checkpoint: kept initial value") for k in self.missing
+        ]
+        rows += [(k, shape(k), "-", "not in model: ignored") for k in self.unexpected]
+        return rows
+
     def summary(self) -> str:
-        """A readable report in the spirit of MMEngine's warning text."""
+        """A table of the keys that did not load, after MMEngine's opening line."""
         if self.exact:
             return f"All {len(self.loaded)} keys loaded."
+        rows = [("key", "checkpoint", "model", "")] + self.rows()
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
         lines = [
-            f"The model and loaded state dict do not match exactly: {len(self.loaded)} keys "
-            "loaded; the rest keep their initial values."
+            f"The model and loaded state dict do not match exactly: {len(self.loaded)} keys loaded, "
+            f"{len(self.mismatched)} with another shape, {len(self.missing)} missing, "
+            f"{len(self.unexpected)} unexpected."
         ]
-        for key, ckpt_shape, model_shape in self.mismatched:
+        for row in rows:
             lines.append(
-                f"size mismatch for {key}: copying a param with shape {tuple(ckpt_shape)} from "
-                f"checkpoint, the shape in current model is {tuple(model_shape)}."
+                "  " + "  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths)) + "  " + row[3]
             )
-        if self.unexpected:
-            lines.append("unexpected key in source state_dict: " + ", ".join(self.unexpected))
-        if self.missing:
-            lines.append("missing keys in source state_dict: " + ", ".join(self.missing))
-        return "\n".join(lines)
+        return "\n".join(lines).rstrip()
 
 
 def extract_state_dict(checkpoint: Mapping[str, Any]) -> dict[str, Any]:
@@ -224,6 +239,8 @@ def load_state_dict(
     report = LoadReport()
     fitting = {}
     for key, value in state_dict.items():
+        if isinstance(value, torch.Tensor):
+            report.shapes[key] = tuple(value.shape)
         if key not in own:
             report.unexpected.append(key)
         elif isinstance(value, torch.Tensor) and tuple(value.shape) != tuple(own[key].shape):
@@ -231,6 +248,7 @@ def load_state_dict(
         else:
             fitting[key] = value
     report.missing = [k for k in own if k not in state_dict and "num_batches_tracked" not in k]
+    report.shapes.update({k: tuple(own[k].shape) for k in report.missing})
     module.load_state_dict(fitting, strict=False)
     report.loaded = sorted(fitting)
     if strict and not report.exact:

@@ -48,7 +48,13 @@ def test_partial_load_reports_missing_unexpected_and_mismatched(tmp_path):
     assert report.loaded == ["0.bias", "0.weight"]
     assert report.unexpected == ["extra"]
     assert [m[0] for m in report.mismatched] == ["1.weight", "1.bias"]
-    assert "size mismatch for 1.weight" in report.summary()
+    table = report.summary().splitlines()
+    assert table[0].startswith(
+        "The model and loaded state dict do not match exactly: 2 keys loaded, 2 with"
+    )
+    row = next(line for line in table if line.strip().startswith("1.weight "))
+    assert "(5, 4, 1, 1)" in row and "(2, 4, 1, 1)" in row and "kept initial value" in row
+    assert any(line.strip().startswith("extra") and "not in model" in line for line in table)
     with pytest.raises(CheckpointError, match="do not match exactly"):
         load_checkpoint(target, tmp_path / "c.pth", strict=True)
 
