@@ -337,7 +337,10 @@ OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     "optimizer wrapper constructor", locations=["segwright.engine.optim"]
 )
 PARAM_SCHEDULERS = Registry("parameter scheduler", locations=["segwright.engine.optim"])
-HOOKS = Registry("hook", locations=["segwright.engine.hooks", "segwright.apis.preflight"])
+HOOKS = Registry(
+    "hook",
+    locations=["segwright.engine.hooks", "segwright.apis.preflight", "segwright.apis.test_outputs"],
+)
 LOOPS = Registry("loop", locations=["segwright.engine.loops"])
 METRICS = Registry("metric", locations=["segwright.evaluation"])
 EVALUATORS = Registry("evaluator", locations=["segwright.evaluation"])

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import copy
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+from segwright.utils.errors import ConfigError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -10,6 +15,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", help="checkpoint file to evaluate")
     parser.add_argument("--work-dir", help="where the test log goes")
     parser.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present)")
+    parser.add_argument(
+        "--show-dir",
+        help="write image | ground truth | prediction PNGs for every test image here",
+    )
+    parser.add_argument(
+        "--out",
+        help="write raw prediction PNGs (class ids), confusion.npy and confusion.png here",
+    )
+    parser.add_argument(
+        "--tta",
+        action="store_true",
+        help="test-time augmentation with the config's tta_pipeline and tta_model",
+    )
     parser.add_argument(
         "--trust-checkpoint",
         action="store_true",
@@ -26,13 +44,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from segwright.apis.test_outputs import SegTestOutputHook
     from segwright.config import Config
+    from segwright.config.legacy import format_notes, is_legacy_config, translate_config
     from segwright.engine.runner import Runner
 
     cfg = Config.fromfile(args.config, import_custom_modules=False)
     if args.cfg_options:
         cfg.merge_from_options(args.cfg_options)
     cfg.import_custom_modules()
+    if is_legacy_config(cfg):  # so the flags below act on the native keys
+        cfg, notes = translate_config(cfg)
+        print("MMSeg 0.x config translated:\n" + format_notes(notes))
+    if args.tta:
+        use_tta(cfg)
+    if args.out:
+        set_output_dir(cfg, args.out)
     if args.work_dir:
         cfg.work_dir = args.work_dir
     if args.device:
@@ -42,9 +69,58 @@ def run(args: argparse.Namespace) -> int:
     if args.trust_checkpoint:
         cfg.trust_checkpoint = True
     runner = Runner.from_cfg(cfg)
+    if args.show_dir or args.out:
+        runner.register_hook(SegTestOutputHook(show_dir=args.show_dir, out_dir=args.out))
     try:
         metrics = runner.test()
     finally:
         runner.close()
     print(" ".join(f"{k}: {v:.2f}" for k, v in metrics.items() if isinstance(v, (int, float))))
     return 0
+
+
+def use_tta(cfg: Any) -> None:
+    """Swap in ``tta_pipeline`` for the test set and wrap the model in ``tta_model``."""
+    missing = [key for key in ("tta_pipeline", "tta_model") if not cfg.get(key)]
+    if missing:
+        raise ConfigError(
+            f"--tta needs {' and '.join(missing)} in the config. Add e.g. "
+            "tta_model = dict(type='SegTTAModel') and tta_pipeline = [dict(type="
+            "'LoadImageFromFile'), dict(type='TestTimeAug', transforms=[[dict(type='Resize', "
+            "scale_factor=r, keep_ratio=True) for r in (0.5, 1.0, 1.5)], [dict(type="
+            "'RandomFlip', prob=0.0, direction='horizontal'), dict(type='RandomFlip', prob=1.0, "
+            "direction='horizontal')], [dict(type='LoadAnnotations')], "
+            "[dict(type='PackSegInputs')]])]."
+        )
+    loader = cfg.get("test_dataloader")
+    dataset = loader.get("dataset") if isinstance(loader, Mapping) else None
+    if not isinstance(dataset, Mapping):
+        raise ConfigError("--tta needs test_dataloader.dataset as a config dict.")
+    if "pipeline" not in dataset and isinstance(dataset.get("dataset"), Mapping):
+        dataset = dataset["dataset"]  # a wrapper (e.g. RepeatDataset) around the real one
+    if "pipeline" not in dataset:
+        raise ConfigError(
+            f"--tta replaces test_dataloader.dataset.pipeline with tta_pipeline, but the test "
+            f"dataset ({dataset.get('type')}) has no pipeline."
+        )
+    dataset["pipeline"] = copy.deepcopy(cfg["tta_pipeline"])
+    tta_model = dict(cfg["tta_model"])
+    tta_model["module"] = cfg["model"]
+    cfg["model"] = tta_model
+
+
+def set_output_dir(cfg: Any, out: str) -> None:
+    """Point every IoUMetric of ``test_evaluator`` at ``out`` (raw label PNGs)."""
+    evaluator = cfg.get("test_evaluator")
+    metrics = evaluator.get("metrics", evaluator) if isinstance(evaluator, Mapping) else evaluator
+    metrics = metrics if isinstance(metrics, (list, tuple)) else [metrics]
+    found = False
+    for metric in metrics:
+        if isinstance(metric, MutableMapping) and str(metric.get("type", "")).endswith("IoUMetric"):
+            metric["output_dir"] = out
+            found = True
+    if not found:
+        raise ConfigError(
+            "--out writes predictions through IoUMetric(output_dir=...), but test_evaluator has "
+            "no IoUMetric config dict. Add test_evaluator = dict(type='IoUMetric', ...)."
+        )

@@ -121,6 +121,17 @@ def check_toy_model(model: nn.Module) -> None:
     assert torch.isfinite(losses["decode.loss_ce"])
 
 
+def check_seg_tta(model: nn.Module) -> None:
+    model.eval()
+    views = [torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8) for _ in range(2)]
+    samples = labelled_samples(32)
+    samples[1].set_metainfo(dict(flip=True, flip_direction="horizontal"))
+    with torch.no_grad():
+        merged = model.test_step(dict(inputs=[views], data_samples=[samples]))
+    assert len(merged) == 1 and tuple(merged[0].pred_sem_seg.data.shape) == (1, 32, 32)
+    torch.testing.assert_close(merged[0].seg_logits.data.sum(0), torch.ones(32, 32))
+
+
 def check_base_preprocessor(preprocessor: nn.Module) -> None:
     inputs = [torch.randint(0, 256, (3, 8, 6), dtype=torch.uint8) for _ in range(BATCH)]
     out = preprocessor(dict(inputs=inputs, data_samples=None))
@@ -273,6 +284,18 @@ TINY: dict[str, Tiny] = {
     "DeconvModule": Tiny("helper", dict(in_channels=4, out_channels=2), check=check_upsampler),
     "ExponentialMovingAverage": Tiny(
         "helper", lambda: dict(model=nn.Linear(2, 2), momentum=0.25), check=check_ema
+    ),
+    "SegTTAModel": Tiny(
+        "helper",
+        lambda: dict(
+            module=dict(
+                type="EncoderDecoder",
+                backbone=dict(type="ResNetV1c", **TINY_RESNET),
+                decode_head=fcn_head(),
+                test_cfg=dict(mode="whole"),
+            )
+        ),
+        check=check_seg_tta,
     ),
     "ToySegModel": Tiny("helper", dict(channels=4, num_classes=2), check=check_toy_model),
 }
