@@ -7,17 +7,18 @@ from segwright.engine.hooks.hook import Hook
 from segwright.engine.hooks.iter_timer_hook import IterTimerHook
 from segwright.engine.hooks.legacy_schedules import lr_config_to_hook, momentum_config_to_hook
 from segwright.engine.hooks.logger_hook import LoggerHook
-from segwright.engine.hooks.lr_updater_hook import (
+from segwright.engine.hooks.lr_updater_annealing import (
     CosineAnnealingLrUpdaterHook,
     CosineRestartLrUpdaterHook,
-    CyclicLrUpdaterHook,
+    FlatCosineAnnealingLrUpdaterHook,
+    LinearAnnealingLrUpdaterHook,
+)
+from segwright.engine.hooks.lr_updater_cycles import CyclicLrUpdaterHook, OneCycleLrUpdaterHook
+from segwright.engine.hooks.lr_updater_hook import (
     ExpLrUpdaterHook,
     FixedLrUpdaterHook,
-    FlatCosineAnnealingLrUpdaterHook,
     InvLrUpdaterHook,
-    LinearAnnealingLrUpdaterHook,
     LrUpdaterHook,
-    OneCycleLrUpdaterHook,
     PolyLrUpdaterHook,
     StepLrUpdaterHook,
 )

@@ -1,0 +1,213 @@
+"""0.x runner, workflow, model and runtime keys (env, load/resume, seeds) in 1.x form."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from segwright.config.legacy.common import bare_type
+from segwright.config.legacy.notes import _TranslatorBase
+from segwright.config.legacy.pipelines import is_legacy_pipeline, translate_pipeline_variable
+from segwright.utils.errors import ConfigError
+
+#: Native keys that may sit in a 0.x config (set by the command line) and are kept.
+_KEPT_KEYS = (
+    "work_dir",
+    "load_from",
+    "resume",
+    "device",
+    "launcher",
+    "trust_checkpoint",
+    "log_level",
+    "custom_imports",
+    "default_scope",
+    "experiment_name",
+)
+
+
+class _RuntimeMixin(_TranslatorBase):
+    """Runner, workflow, model, runtime keys and top-level helper variables."""
+
+    def _runner(self) -> tuple[bool, dict[str, Any]]:
+        runner = self.src.pop("runner", None)
+        total_iters = self.src.pop("total_iters", None)
+        if runner is None:
+            if total_iters is None:
+                raise ConfigError(
+                    "The 0.x config has no 'runner'. Add runner=dict(type='IterBasedRunner', "
+                    "max_iters=...) or runner=dict(type='EpochBasedRunner', max_epochs=...)."
+                )
+            runner = dict(type="IterBasedRunner", max_iters=total_iters)
+            self.note(
+                f"total_iters={total_iters} -> train_cfg IterBasedTrainLoop(max_iters="
+                f"{total_iters}) (MMSeg's fallback when 'runner' is missing)."
+            )
+        elif total_iters is not None:
+            if not isinstance(runner, Mapping) or runner.get("max_iters") != total_iters:
+                raise ConfigError(
+                    f"Config key 'total_iters'={total_iters} disagrees with 'runner' "
+                    f"{runner!r}; MMSeg asserts they match. Remove total_iters."
+                )
+            self.note("total_iters dropped: runner.max_iters says the same.")
+        kind = bare_type(runner, "runner")
+        extra = sorted(set(runner) - {"type", "max_iters", "max_epochs"})
+        if extra:
+            raise ConfigError(
+                f"Config key 'runner' has argument(s) {extra} that segwright cannot translate; "
+                "keep only type and max_iters (or max_epochs)."
+            )
+        max_iters, max_epochs = runner.get("max_iters"), runner.get("max_epochs")
+        if max_iters is not None and max_epochs is not None:
+            raise ConfigError(
+                "Config key 'runner' sets both max_iters and max_epochs; MMCV refuses this too. "
+                "Keep one."
+            )
+        if kind == "IterBasedRunner":
+            if max_iters is None:
+                raise ConfigError(
+                    "Config key 'runner': IterBasedRunner needs max_iters=... (the number of "
+                    "training iterations)."
+                )
+            return True, dict(type="IterBasedTrainLoop", max_iters=max_iters)
+        if kind == "EpochBasedRunner":
+            if max_epochs is None:
+                raise ConfigError(
+                    "Config key 'runner': EpochBasedRunner needs max_epochs=... (the number of "
+                    "passes over the training data)."
+                )
+            return False, dict(type="EpochBasedTrainLoop", max_epochs=max_epochs)
+        raise ConfigError(
+            f"Config key 'runner.type'={runner['type']!r}: segwright translates IterBasedRunner "
+            "and EpochBasedRunner. For mixed precision use optimizer_config=dict(type="
+            "'Fp16OptimizerHook') with one of those."
+        )
+
+    def _workflow(self) -> tuple[int, int] | None:
+        present = "workflow" in self.src
+        workflow = self.src.pop("workflow", [("train", 1)])
+        phases = []
+        if isinstance(workflow, (list, tuple)):
+            for phase in workflow:
+                ok = (
+                    isinstance(phase, (list, tuple))
+                    and len(phase) == 2
+                    and phase[0] in ("train", "val")
+                    and isinstance(phase[1], int)
+                    and not isinstance(phase[1], bool)
+                    and phase[1] > 0
+                )
+                if not ok:
+                    phases = None
+                    break
+                phases.append((phase[0], phase[1]))
+        else:
+            phases = None
+        modes = [m for m, _ in phases] if phases else None
+        if modes == ["train"]:
+            if present and phases[0][1] != 1:
+                self.note(f"workflow {workflow!r} dropped: training runs one train phase anyway.")
+            return None
+        if modes == ["train", "val"]:
+            return phases[0][1], phases[1][1]
+        raise ConfigError(
+            f"Config key 'workflow'={workflow!r}: segwright translates [('train', n)] and "
+            "[('train', n), ('val', m)] (m validation-loss iterations/epochs after every n "
+            "training ones), with positive ints n and m."
+        )
+
+    def _model(self) -> dict[str, Any]:
+        model = self.src.pop("model", None)
+        if not isinstance(model, Mapping):
+            raise ConfigError("The config has no 'model' dict. Add model=dict(type=..., ...).")
+        model = dict(model)
+        for name in ("train_cfg", "test_cfg"):
+            if name not in self.src:
+                continue
+            value = self.src.pop(name)
+            if value is not None and model.get(name) is not None:
+                raise ConfigError(
+                    f"Config key '{name}' is set at the top level and in model.{name}; MMSeg "
+                    f"asserts only one is. Keep model.{name}."
+                )
+            if value is not None or name not in model:
+                model[name] = value
+            self.note(
+                f"{name} (top level) -> model.{name}: in 0.x it configured the segmentor; a "
+                f"top-level {name} now configures the {'train' if name == 'train_cfg' else 'test'}"
+                " loop."
+            )
+        return model
+
+    def _runtime(self) -> None:
+        src, out = self.src, self.out
+        for name in _KEPT_KEYS:
+            if name in src:
+                out[name] = src.pop(name)
+        resume_from = src.pop("resume_from", None)
+        auto_resume = src.pop("auto_resume", None)
+        if resume_from is not None:
+            if out.get("load_from"):
+                self.note("load_from dropped: resume_from wins, as in MMCV.")
+            out["resume"], out["load_from"] = True, resume_from
+            self.note(
+                "resume_from -> resume=True, load_from=<checkpoint>. Training continues after "
+                "the saved iteration (MMCV's IterBasedRunner repeated one iteration)."
+            )
+        elif auto_resume:
+            if out.get("load_from"):
+                raise ConfigError(
+                    "auto_resume=True with load_from: 0.x resumed from the work_dir's latest "
+                    "checkpoint if any, else loaded load_from. segwright's resume=True with "
+                    "load_from resumes from load_from. Remove load_from or auto_resume."
+                )
+            out["resume"] = True
+            self.note(
+                "auto_resume -> resume=True: resumes from work_dir/last_checkpoint when it "
+                "exists (segwright's pointer file; MMCV looked for latest.pth)."
+            )
+        elif auto_resume is not None:
+            self.note("auto_resume=False dropped (the default).")
+        env = dict(src.pop("env_cfg", None) or {})
+        if "dist_params" in src:
+            env["dist_cfg"] = src.pop("dist_params")
+        if "cudnn_benchmark" in src:
+            env["cudnn_benchmark"] = src.pop("cudnn_benchmark")
+        mp = {k: src.pop(k) for k in ("mp_start_method", "opencv_num_threads") if k in src}
+        if mp:
+            env["mp_cfg"] = {**env.get("mp_cfg", {}), **mp}
+            self.note(
+                f"{', '.join(mp)} -> env_cfg.mp_cfg (as MMSeg 1.x); segwright leaves the "
+                "multiprocessing start method and OpenCV threads at their defaults."
+            )
+        self.env_cfg.update(env)
+        wrapper_cfg = dict(src.pop("model_wrapper_cfg", None) or {})
+        if "find_unused_parameters" in src:
+            wrapper_cfg["find_unused_parameters"] = src.pop("find_unused_parameters")
+        if wrapper_cfg:
+            out["model_wrapper_cfg"] = wrapper_cfg
+        randomness = dict(src.pop("randomness", None) or {})
+        for name in ("seed", "deterministic"):
+            if name in src:
+                value = src.pop(name)
+                if value is not None:
+                    randomness[name] = value
+        if randomness:
+            out["randomness"] = randomness
+        if "gpu_ids" in src:
+            self.note(
+                f"gpu_ids={src.pop('gpu_ids')!r} dropped: one process per GPU comes from "
+                "torchrun (--launcher pytorch); pick the device with --device."
+            )
+        for name in ("visualizer", "log_processor"):
+            if name in src and name not in out:
+                out[name] = src.pop(name)
+
+    def _helpers(self) -> None:
+        """Top-level helper variables: 0.x pipelines in 1.x form; img_norm_cfg goes."""
+        if "img_norm_cfg" in self.src:
+            self.src.pop("img_norm_cfg")
+            self.note("img_norm_cfg dropped: its values are in model.data_preprocessor.")
+        for name in list(self.src):
+            value = self.src[name]
+            if name.endswith("pipeline") and is_legacy_pipeline(value):
+                self.src[name] = translate_pipeline_variable(name, value)
