@@ -77,7 +77,7 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = dict(type="IoUMetric", iou_metrics=["mIoU", "mDice"])
 test_evaluator = val_evaluator
-max_iters = 400
+max_iters = 600
 train_cfg = dict(type="IterBasedTrainLoop", max_iters=max_iters, val_interval=200)
 val_cfg = dict(type="ValLoop")
 test_cfg = dict(type="TestLoop")
