@@ -7,9 +7,9 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from segwright.models.losses.utils import (
+    NamedLoss,
     check_class_weight_length,
     check_number,
     check_reduction,
@@ -176,7 +176,7 @@ def mask_cross_entropy(
 
 
 @MODELS.register_module()
-class CrossEntropyLoss(nn.Module):
+class CrossEntropyLoss(NamedLoss):
     """Cross-entropy loss, as MMSegmentation 1.2 ``CrossEntropyLoss``.
 
     Softmax CE by default; ``use_sigmoid=True`` gives per-channel BCE (the choice for a decode
@@ -234,9 +234,7 @@ class CrossEntropyLoss(nn.Module):
         self.loss_weight = check_number(loss_weight, "loss_weight", "CrossEntropyLoss")
         self.class_weight = get_class_weight(class_weight)
         self.avg_non_ignore = bool(avg_non_ignore)
-        if not isinstance(loss_name, str):
-            raise ConfigError(f"CrossEntropyLoss: loss_name must be a string, got {loss_name!r}.")
-        self._loss_name = loss_name
+        self.set_loss_name(loss_name)
         if not self.avg_non_ignore and self.reduction == "mean":
             warnings.warn(
                 "CrossEntropyLoss: avg_non_ignore=False (the MMSegmentation default) averages "
@@ -245,11 +243,6 @@ class CrossEntropyLoss(nn.Module):
                 UserWarning,
                 stacklevel=2,
             )
-
-    @property
-    def loss_name(self) -> str:
-        """The log key of this loss; losses with the same name are summed by the head."""
-        return self._loss_name
 
     def extra_repr(self) -> str:
         return (

@@ -6,9 +6,9 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from segwright.models.losses.utils import (
+    NamedLoss,
     check_number,
     check_reduction,
     resolve_reduction,
@@ -93,7 +93,7 @@ def dice_loss(
 
 
 @MODELS.register_module()
-class DiceLoss(nn.Module):
+class DiceLoss(NamedLoss):
     """Dice loss, as MMSegmentation >= 1.1 (1.2) ``DiceLoss``.
 
     Not the MMSeg 0.x / 1.0 definition: one dice per image over all channels and pixels
@@ -148,14 +148,7 @@ class DiceLoss(nn.Module):
         self.eps = check_number(eps, "eps", "DiceLoss")
         self.smooth = None if smooth is None else check_number(smooth, "smooth", "DiceLoss")
         self.exponent = check_number(exponent, "exponent", "DiceLoss")
-        if not isinstance(loss_name, str):
-            raise ConfigError(f"DiceLoss: loss_name must be a string, got {loss_name!r}.")
-        self._loss_name = loss_name
-
-    @property
-    def loss_name(self) -> str:
-        """The log key of this loss; losses with the same name are summed by the head."""
-        return self._loss_name
+        self.set_loss_name(loss_name)
 
     def extra_repr(self) -> str:
         return (

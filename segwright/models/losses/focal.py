@@ -7,9 +7,9 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from segwright.models.losses.utils import (
+    NamedLoss,
     check_class_weight_length,
     check_number,
     check_reduction,
@@ -75,7 +75,7 @@ def _as_alpha(value: Any) -> float | list[float]:
 
 
 @MODELS.register_module()
-class FocalLoss(nn.Module):
+class FocalLoss(NamedLoss):
     """Sigmoid focal loss, as MMSegmentation 1.2 ``FocalLoss``.
 
     Logits are flattened to (N*H*W, C). Integer labels become one-hot targets over the C
@@ -124,14 +124,7 @@ class FocalLoss(nn.Module):
         self.reduction = check_reduction(reduction, "FocalLoss")
         self.class_weight = get_class_weight(class_weight)
         self.loss_weight = _as_float(loss_weight, "loss_weight")
-        if not isinstance(loss_name, str):
-            raise ConfigError(f"FocalLoss: loss_name must be a string, got {loss_name!r}.")
-        self._loss_name = loss_name
-
-    @property
-    def loss_name(self) -> str:
-        """The log key of this loss; losses with the same name are summed by the head."""
-        return self._loss_name
+        self.set_loss_name(loss_name)
 
     def extra_repr(self) -> str:
         return f"gamma={self.gamma}, alpha={self.alpha}, loss_weight={self.loss_weight}"

@@ -11,9 +11,9 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from segwright.models.losses.utils import (
+    NamedLoss,
     check_number,
     check_reduction,
     get_class_weight,
@@ -174,7 +174,7 @@ def _check_classes(classes: Any) -> Classes:
 
 
 @MODELS.register_module()
-class LovaszLoss(nn.Module):
+class LovaszLoss(NamedLoss):
     """Lovász loss, as MMSegmentation 1.2 ``LovaszLoss``.
 
     ``per_image=True`` computes one loss per image and reduces them with ``reduction``;
@@ -224,14 +224,7 @@ class LovaszLoss(nn.Module):
             )
         self.class_weight = get_class_weight(class_weight)
         self.loss_weight = check_number(loss_weight, "loss_weight", "LovaszLoss")
-        if not isinstance(loss_name, str):
-            raise ConfigError(f"LovaszLoss: loss_name must be a string, got {loss_name!r}.")
-        self._loss_name = loss_name
-
-    @property
-    def loss_name(self) -> str:
-        """The log key of this loss; losses with the same name are summed by the head."""
-        return self._loss_name
+        self.set_loss_name(loss_name)
 
     def extra_repr(self) -> str:
         return (

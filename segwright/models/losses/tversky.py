@@ -7,9 +7,9 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from segwright.models.losses.utils import (
+    NamedLoss,
     check_class_weight_length,
     check_number,
     get_class_weight,
@@ -65,7 +65,7 @@ def _number(value: Any, name: str) -> float:
 
 
 @MODELS.register_module()
-class TverskyLoss(nn.Module):
+class TverskyLoss(NamedLoss):
     """Tversky loss, as MMSegmentation 1.2 ``TverskyLoss``.
 
     Softmax probabilities against one-hot labels, with ignored pixels masked out of TP, FP and
@@ -114,14 +114,7 @@ class TverskyLoss(nn.Module):
         if gamma < 1.0:
             raise ConfigError(f"TverskyLoss: gamma must be at least 1, got {gamma}.")
         self.alpha, self.beta, self.gamma = alpha, beta, gamma
-        if not isinstance(loss_name, str):
-            raise ConfigError(f"TverskyLoss: loss_name must be a string, got {loss_name!r}.")
-        self._loss_name = loss_name
-
-    @property
-    def loss_name(self) -> str:
-        """The log key of this loss; losses with the same name are summed by the head."""
-        return self._loss_name
+        self.set_loss_name(loss_name)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}, beta={self.beta}, gamma={self.gamma}, smooth={self.smooth}"

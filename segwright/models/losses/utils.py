@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from segwright.utils.errors import ConfigError
 
@@ -218,3 +219,19 @@ def check_class_weight_length(
             f"{owner}: class_weight has {len(class_weight)} entries but the prediction has "
             f"{num_classes} channels (out_channels). Give exactly one weight per class."
         )
+
+
+class NamedLoss(nn.Module):
+    """A loss with MMSeg's ``loss_name``: the log key; same-named losses are summed by the head."""
+
+    def set_loss_name(self, loss_name: Any) -> None:
+        if not isinstance(loss_name, str):
+            raise ConfigError(
+                f"{type(self).__name__}: loss_name must be a string, got {loss_name!r}."
+            )
+        self._loss_name = loss_name
+
+    @property
+    def loss_name(self) -> str:
+        """The log key of this loss; losses with the same name are summed by the head."""
+        return self._loss_name
