@@ -3,7 +3,9 @@
 Blocks of one file run in order in one namespace (later blocks use earlier names), inside a
 fresh temporary working directory. Shell lines that start with ``segwright `` go through
 ``segwright.cli.main.main``; a trailing ``# not run`` marks commands that need real datasets,
-GPUs or torchrun. A python block whose first line starts with ``# not run`` is skipped (a
+GPUs or torchrun. A block whose first line is ``# file: PATH`` is a config file: it is written
+to PATH (the working dir holds a copy of the shipped ``configs/`` tree) and loaded with
+``Config.fromfile``. A python block whose first line starts with ``# not run`` is skipped (a
 config-file fragment that needs files the docs do not ship, or uses ``{{ }}`` templating).
 """
 
@@ -67,6 +69,27 @@ def shell_commands(block: Block) -> list[tuple[int, str]]:
     return commands
 
 
+FILE_MARK = re.compile(r"#\s*file:\s*(\S+)")
+
+
+def _file_target(block: Block) -> str | None:
+    """``# file: PATH`` on a block's first line: the block is a config file to write and load."""
+    first = block.text.lstrip().splitlines()[0] if block.text.strip() else ""
+    match = FILE_MARK.match(first.strip())
+    return match.group(1) if match else None
+
+
+def _run_file_block(block: Block, target: str) -> None:
+    """Write the block to ``target`` (in the docs' working dir) and load it as a config."""
+    from segwright.config import Config
+
+    path = Path(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(block.text)
+    if path.suffix in (".py", ".json", ".yaml", ".yml"):
+        Config.fromfile(path, import_custom_modules=False)
+
+
 def _skip(block: Block) -> bool:
     first = block.text.lstrip().splitlines()[0] if block.text.strip() else ""
     return first.strip().startswith("# not run")
@@ -74,6 +97,12 @@ def _skip(block: Block) -> bool:
 
 @pytest.fixture
 def docs_workdir(tmp_path, monkeypatch):
+    import shutil
+
+    from segwright.config.shipped import shipped_config_dirs
+
+    # The docs refer to the shipped tree as configs/ (as in a checkout); give them a copy.
+    shutil.copytree(shipped_config_dirs()[0], tmp_path / "configs")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SEGWRIGHT_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
@@ -87,6 +116,17 @@ def test_doc_examples_run(path: Path, docs_workdir: Path) -> None:
     namespace: dict = {"__name__": f"docs_{path.stem.replace('-', '_')}"}
     where = path.relative_to(ROOT)
     for block in extract_blocks(path):
+        target = _file_target(block) if block.lang in ("python", "yaml", "json") else None
+        if target is not None:
+            try:
+                _run_file_block(block, target)
+            except Exception:
+                pytest.fail(
+                    f"{where}: config file block at line {block.line} ({target}) failed:\n"
+                    f"{traceback.format_exc()}",
+                    pytrace=False,
+                )
+            continue
         if block.lang == "python":
             if _skip(block):
                 continue
