@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from segwright.cli.flops import load_config
+    from segwright.cli.config_loading import load_config
     from segwright.utils.errors import ConfigError
 
     if args.num < 1:

@@ -89,7 +89,7 @@ def format_table(stats: Any, frequencies: Any, weights: Any, method: str) -> str
 def run(args: argparse.Namespace) -> int:
     import warnings
 
-    from segwright.cli.flops import load_config
+    from segwright.cli.config_loading import load_config
     from segwright.datasets.class_weights import (
         class_frequencies,
         compute_class_weights,

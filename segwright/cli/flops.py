@@ -41,28 +41,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load_config(path: str, cfg_options: list[str] | None = None) -> tuple[Any, bool]:
-    """Read a config, apply ``--cfg-options`` and ``custom_imports``, translate MMSeg 0.x.
-
-    Returns:
-        The config, and whether it was an MMSeg 0.x config (translated to the 1.x schema).
-    """
-    from segwright.config import Config
-
-    cfg = Config.fromfile(path, import_custom_modules=False)
-    if cfg_options:
-        cfg.merge_from_options(cfg_options)
-    cfg.import_custom_modules()
-    try:
-        from segwright.config.legacy import is_legacy_config, translate_legacy_config
-    except ImportError:  # pragma: no cover - only while the translator is missing
-        return cfg, False
-    if not is_legacy_config(cfg):
-        return cfg, False
-    values, _ = translate_legacy_config(cfg)
-    return Config(values, filename=cfg.filename), True
-
-
 def build_model(cfg: Any) -> Any:
     """The config's ``model`` (with the top-level ``data_preprocessor``), built from MODELS."""
     from segwright.registry import MODELS
@@ -246,6 +224,8 @@ def _input_shape(args: argparse.Namespace, cfg: Any) -> tuple[int, int, int, int
 
 
 def run(args: argparse.Namespace) -> int:
+    from segwright.cli.config_loading import load_config
+
     cfg, legacy = load_config(args.config, args.cfg_options)
     shape = _input_shape(args, cfg)
     model = build_model(cfg)

@@ -93,7 +93,7 @@ def load_model(args: argparse.Namespace, device: str = "cpu") -> tuple[Any, Any,
         The model, its config, and whether the config was MMSeg 0.x (translated).
     """
     from segwright.apis import init_model
-    from segwright.cli.flops import load_config
+    from segwright.cli.config_loading import load_config
 
     check_device(device)
     cfg, legacy = load_config(args.config, args.cfg_options)

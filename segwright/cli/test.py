@@ -45,17 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from segwright.apis.test_outputs import SegTestOutputHook
-    from segwright.config import Config
-    from segwright.config.legacy import format_notes, is_legacy_config, translate_config
+    from segwright.cli.config_loading import load_config
     from segwright.engine.runner import Runner
 
-    cfg = Config.fromfile(args.config, import_custom_modules=False)
-    if args.cfg_options:
-        cfg.merge_from_options(args.cfg_options)
-    cfg.import_custom_modules()
-    if is_legacy_config(cfg):  # so the flags below act on the native keys
-        cfg, notes = translate_config(cfg)
-        print("MMSeg 0.x config translated:\n" + format_notes(notes))
+    cfg, _ = load_config(args.config, args.cfg_options, announce=True)
     if args.tta:
         use_tta(cfg)
     if args.out:
