@@ -25,6 +25,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--amp", action="store_true", help="mixed precision (AmpOptimWrapper; bf16 on CPU)"
     )
+    parser.add_argument(
+        "--amp-dtype",
+        choices=("float16", "bfloat16"),
+        help="autocast dtype for --amp (default: bfloat16 on CPU, float16 on CUDA)",
+    )
+    parser.add_argument(
+        "--channels-last", action="store_true", help="NHWC weights and batches (channels_last=True)"
+    )
+    parser.add_argument(
+        "--compile", action="store_true", help="torch.compile the model (compile=True)"
+    )
+    parser.add_argument(
+        "--cudnn-benchmark",
+        action="store_true",
+        help="let cuDNN pick the fastest kernels (env_cfg.cudnn_benchmark=True; CUDA only)",
+    )
     parser.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present)")
     parser.add_argument(
         "--trust-checkpoint",
@@ -64,6 +80,16 @@ def prepare_config(args: argparse.Namespace) -> object:
     if args.trust_checkpoint:
         cfg.trust_checkpoint = True
     cfg.launcher = args.launcher
+    if args.channels_last:
+        cfg.channels_last = True
+    if args.compile and not cfg.get("compile"):
+        cfg.compile = True
+    if args.cudnn_benchmark:
+        env_cfg = dict(cfg.get("env_cfg") or {})
+        env_cfg["cudnn_benchmark"] = True
+        cfg.env_cfg = env_cfg
+    if args.amp_dtype and not args.amp:
+        raise ConfigError("--amp-dtype goes with --amp; add --amp.")
     if args.amp:
         wrapper = cfg.get("optim_wrapper")
         if wrapper is None:
@@ -74,6 +100,8 @@ def prepare_config(args: argparse.Namespace) -> object:
             wrapper.setdefault("loss_scale", "dynamic")
         elif kind != "AmpOptimWrapper":
             raise ConfigError(f"--amp works with OptimWrapper or AmpOptimWrapper, not {kind!r}.")
+        if args.amp_dtype:
+            wrapper.dtype = args.amp_dtype
     return cfg
 
 

@@ -21,7 +21,12 @@ import torch
 from torch import nn
 
 from segwright.config import Config
-from segwright.config.legacy import format_notes, is_legacy_config, translate_config
+from segwright.config.legacy import (
+    format_notes,
+    ignored_legacy_keys,
+    is_legacy_config,
+    translate_config,
+)
 from segwright.engine.data import build_dataloader
 from segwright.engine.dist import (
     convert_sync_batchnorm,
@@ -35,6 +40,7 @@ from segwright.engine.logging.backends import ScalarWriter
 from segwright.engine.logging.logger import close_file_handlers
 from segwright.engine.priority import get_priority
 from segwright.engine.runner_checkpoint import CheckpointMixin
+from segwright.engine.speed import apply_speed_options
 from segwright.registry import EVALUATORS, HOOKS, LOOPS, METRICS, MODELS, build_if_dict
 from segwright.utils.dist import get_rank, get_world_size, is_main_process
 from segwright.utils.errors import ConfigError
@@ -107,6 +113,8 @@ class Runner(CheckpointMixin):
         trust_checkpoint: bool = False,
         model_wrapper_cfg: Mapping[str, Any] | None = None,
         sync_bn: str | None = None,
+        channels_last: bool = False,
+        compile: Any = None,
     ) -> None:
         self.cfg = cfg if cfg is not None else Config()
         self.work_dir = Path(work_dir).resolve()
@@ -158,6 +166,9 @@ class Runner(CheckpointMixin):
                 f"sync_bn={sync_bn!r} is not supported; use 'torch' or leave it unset."
             )
         self._raw_model = built.to(self.device)
+        speed_notes = apply_speed_options(self._raw_model, self.device, channels_last, compile)
+        for note in speed_notes:
+            self.logger.info(f"Speed option {note}")
         self.model = wrap_model(self._raw_model, self.distributed, self.device, model_wrapper_cfg)
 
         self._train_dataloader_cfg = train_dataloader
@@ -195,6 +206,7 @@ class Runner(CheckpointMixin):
         if not isinstance(cfg, Config):
             cfg = Config(cfg)
         notes: list[str] = []
+        ignored = ignored_legacy_keys(cfg)
         if is_legacy_config(cfg):  # MMSeg 0.x: translate, and say what changed meaning
             cfg, notes = translate_config(cfg)
         work_dir = cfg.get("work_dir")
@@ -234,9 +246,17 @@ class Runner(CheckpointMixin):
             trust_checkpoint=cfg.get("trust_checkpoint", False),
             model_wrapper_cfg=cfg.get("model_wrapper_cfg"),
             sync_bn=cfg.get("sync_bn"),
+            channels_last=cfg.get("channels_last", False),
+            compile=cfg.get("compile"),
         )
         if notes:  # logged once the run's log file exists
             runner.logger.info("MMSeg 0.x config translated:\n" + format_notes(notes))
+        if ignored:
+            runner.logger.warning(
+                "The config is in the 1.x style (it has optim_wrapper/train_dataloader), so these "
+                f"MMSeg 0.x keys have no effect: {', '.join(ignored)}. Move their settings into "
+                "the 1.x keys (segwright migrate-config on the 0.x part shows how), or delete them."
+            )
         return runner
 
     # -- state -----------------------------------------------------------------------------

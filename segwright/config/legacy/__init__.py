@@ -24,7 +24,12 @@ from segwright.config.legacy.datasets import (
     translate_data,
     translate_dataset,
 )
-from segwright.config.legacy.detect import LEGACY_KEYS, NATIVE_KEYS, is_legacy_config
+from segwright.config.legacy.detect import (
+    LEGACY_KEYS,
+    NATIVE_KEYS,
+    ignored_legacy_keys,
+    is_legacy_config,
+)
 from segwright.config.legacy.notes import format_notes
 from segwright.config.legacy.pipelines import (
     PipelineResult,
@@ -45,6 +50,7 @@ __all__ = [
     "bare_type",
     "find_pipeline",
     "format_notes",
+    "ignored_legacy_keys",
     "is_legacy_config",
     "is_legacy_pipeline",
     "translate_config",
