@@ -9,7 +9,8 @@ per-pixel colour maps), so the ratio measures segwright's overhead: dataset inde
 per-image label check, the transform framework and metadata.
 
 Usage: python benchmarks/pipeline.py [--repeats 20]
-The last line printed is ``ratio (ours / minimal, median): X.XX``.
+The last line printed is ``ratio (ours / minimal): median X.XXX (min Y.YYY, max Z.ZZZ) over N
+paired runs`` (each run times both sides on the same random draws).
 """
 
 from __future__ import annotations
@@ -17,17 +18,15 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 
 import cv2
 import numpy as np
 import torch
+from common import ratio_line  # noqa: I001  (puts the repository on sys.path)
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from segwright.registry import DATASETS  # noqa: E402
+from segwright.registry import DATASETS
 
 H, W = 1024, 2048
 CROP = (512, 1024)
@@ -166,8 +165,7 @@ def main() -> None:
             f"{name:>9}: median {statistics.median(ms):7.1f} ms  min {min(ms):7.1f} ms  "
             f"max {max(ms):7.1f} ms"
         )
-    ratio = statistics.median(ours_times) / statistics.median(minimal_times)
-    print(f"ratio (ours / minimal, median): {ratio:.2f}")
+    print(ratio_line("ours / minimal", ours_times, minimal_times))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,233 @@
+"""Training iterations through segwright's Runner against a hand-written PyTorch loop.
+
+Both sides train the same model (built from the same config) on the same dataset with the same
+batch size, optimizer and ``num_workers``. The hand-written loop is the floor on this machine:
+
+    for batch in DataLoader(dataset, shuffle=True, collate_fn=pseudo_collate, ...):
+        data = model.data_preprocessor(batch, True)     # normalise, pad, stack: part of the model
+        loss = sum of the 'loss*' terms of model(**data, mode='loss')
+        optimizer.zero_grad(); loss.backward(); optimizer.step()
+
+The Runner side is ``Runner.from_cfg(cfg).train()`` with everything a config brings: the
+sampler and worker seeding, the optimizer wrapper, the LR scheduler, the default hooks (timer,
+logger every 50 iterations, param scheduler, sampler seed) and the log store; checkpoints and
+validation are pushed past the end (they are work a user asks for, not overhead). Each side's
+clock covers the same iterations (after ``--warmup`` untimed ones): from the end of the last
+warm-up iteration to the end of the last one, data loading included. Sides alternate
+(runner, loop, loop, runner, ...) over ``--rounds`` rounds.
+
+Models: ``toy`` (segwright.testing's two-layer model on 64x64, where the per-iteration cost of
+the framework shows most), ``unet`` (the demo's UNet at 64x64, batch 8) and ``pspnet``
+(PSPNet-R50-D8 512x512 batch 2 from the shipped ADE20K config, on a fake ADE20K tree).
+
+Usage: python benchmarks/overhead.py [--models toy unet pspnet] [--workers 0 2] [--rounds 3]
+The last line is ``ratio (runner / hand loop, <last case>): median ... (min ..., max ...)``;
+one such line is printed per case, and a table of all cases before the last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from common import machine_line, ratio_line, summary, write_fake_tree  # noqa: I001
+
+from segwright.config import Config
+from segwright.engine.data import pseudo_collate
+from segwright.engine.dist import revert_sync_batchnorm
+from segwright.engine.hooks import Hook
+from segwright.engine.runner import Runner
+from segwright.registry import DATASETS, MODELS
+
+CONFIGS = Path(__file__).resolve().parents[1] / "segwright" / "configs"
+
+#: name -> (config, batch size, iterations timed, warm-up iterations)
+CASES = {
+    "toy": (None, 2, 300, 20),
+    "unet": (CONFIGS / "quickstart" / "demo_unet.py", 8, 40, 5),
+    "pspnet": (CONFIGS / "pspnet" / "pspnet_r50-d8_4xb4-80k_ade20k-512x512.py", 2, 4, 1),
+}
+
+
+def case_config(
+    name: str, data_root: Path, work_dir: Path, workers: int, iters: int, device: str = "cpu"
+) -> Config:
+    """The case's config, set to ``iters`` iterations with no checkpoint or validation."""
+    path, batch, _, _ = CASES[name]
+    if path is None:
+        from segwright.testing import toy_config
+
+        cfg = Config(toy_config(work_dir, max_iters=iters, val_interval=10**9))
+        cfg.train_dataloader.dataset.update(num_samples=64, size=(64, 64))
+    else:
+        cfg = Config.fromfile(path)
+    if name == "pspnet":  # a fake ADE20K tree: photo-like 512x683 JPEGs, 150 classes
+        cfg.train_dataloader.dataset.data_root = str(data_root)
+    loader = cfg.train_dataloader
+    loader.update(batch_size=batch, num_workers=workers, persistent_workers=workers > 0)
+    cfg.train_cfg = dict(type="IterBasedTrainLoop", max_iters=iters, val_interval=10**9)
+    for key in ("val_dataloader", "val_cfg", "val_evaluator", "test_dataloader", "test_cfg"):
+        cfg.pop(key, None)
+    hooks = dict(cfg.get("default_hooks") or {})
+    hooks["checkpoint"] = dict(type="CheckpointHook", by_epoch=False, interval=10**9)
+    hooks["logger"] = dict(type="LoggerHook", interval=50, log_metric_by_epoch=False)
+    cfg.default_hooks = hooks
+    scheduler = cfg.get("param_scheduler")
+    if scheduler:  # the config's schedule, squeezed into the run
+        for step in scheduler if isinstance(scheduler, list) else [scheduler]:
+            step["end"] = min(step.get("end", iters), iters)
+            step["begin"] = min(step.get("begin", 0), iters - 1)
+    cfg.update(work_dir=str(work_dir), device=device, randomness=dict(seed=0), load_from=None)
+    return cfg
+
+
+def sync(device: torch.device | str) -> None:
+    """Wait for queued CUDA work, so the clock reads finished iterations."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class _Clock(Hook):
+    """Runs after every other hook: the end of warm-up and of the last iteration."""
+
+    priority = "LOWEST"
+
+    def __init__(self, warmup: int) -> None:
+        self.warmup = warmup
+        self.start = self.end = 0.0
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        sync(runner.device)
+        if runner.iter == self.warmup:
+            self.start = time.perf_counter()
+        self.end = time.perf_counter()
+
+
+def run_runner(cfg: Config, warmup: int) -> float:
+    runner = Runner.from_cfg(copy.deepcopy(cfg))
+    clock = _Clock(warmup)
+    runner.register_hook(clock)
+    try:
+        runner.train()
+    finally:
+        runner.close()
+    return clock.end - clock.start
+
+
+def _optimizer(cfg: Config, model: torch.nn.Module) -> torch.optim.Optimizer:
+    kwargs = dict(cfg.optim_wrapper.optimizer)
+    kind = getattr(torch.optim, kwargs.pop("type"))
+    return kind(model.parameters(), **kwargs)
+
+
+def run_hand_loop(cfg: Config, warmup: int) -> float:
+    torch.manual_seed(0)
+    model = MODELS.build(copy.deepcopy(cfg.model))
+    if isinstance(model, torch.nn.Module) and hasattr(model, "init_weights"):
+        model.init_weights()
+    model = revert_sync_batchnorm(model).to(cfg.device).train()  # one process: SyncBN as BN
+    optimizer = _optimizer(cfg, model)
+    loader_cfg = cfg.train_dataloader
+    dataset = DATASETS.build(copy.deepcopy(loader_cfg.dataset))
+    workers = loader_cfg.num_workers
+    loader = torch.utils.data.DataLoader(
+        dataset,
+        batch_size=loader_cfg.batch_size,
+        shuffle=True,
+        num_workers=workers,
+        collate_fn=pseudo_collate,
+        persistent_workers=workers > 0,
+        drop_last=True,
+    )
+    total = cfg.train_cfg["max_iters"]
+    done, start = 0, 0.0
+    while done < total:
+        for batch in loader:
+            data = model.data_preprocessor(batch, True)
+            losses = model(**data, mode="loss")
+            loss = sum(v for k, v in losses.items() if k.startswith("loss") or ".loss" in k)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            done += 1
+            sync(cfg.device)
+            if done == warmup:
+                start = time.perf_counter()
+            if done == total:
+                break
+    return time.perf_counter() - start
+
+
+def measure(
+    name: str, workers: int, rounds: int, data_root: Path, device: str
+) -> tuple[list, list]:
+    _, batch, iters, warmup = CASES[name]
+    runner_times: list[float] = []
+    loop_times: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = case_config(name, data_root, Path(tmp) / "work", workers, iters + warmup, device)
+        run_runner(cfg, warmup)  # untimed: first-use costs (imports, caches, data generation)
+        for index in range(rounds):
+            order = ("runner", "loop") if index % 2 == 0 else ("loop", "runner")
+            for side in order:
+                if side == "runner":
+                    runner_times.append(run_runner(cfg, warmup))
+                else:
+                    loop_times.append(run_hand_loop(cfg, warmup))
+    print(f"{name}, batch {batch}, num_workers {workers}: {iters} timed iterations per run")
+    per_iter = 1000 / iters
+    print(summary("runner", [t * per_iter / 1000 for t in runner_times], unit="ms/iter"))
+    print(summary("hand loop", [t * per_iter / 1000 for t in loop_times], unit="ms/iter"))
+    return runner_times, loop_times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", choices=list(CASES), default=list(CASES))
+    parser.add_argument("--workers", nargs="+", type=int, default=[0, 2])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
+    parser.add_argument("--iters", type=int, default=None, help="timed iterations, every model")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.iters:
+        for name, (path, batch, _, warmup) in list(CASES.items()):
+            CASES[name] = (path, batch, args.iters, min(warmup, max(1, args.iters // 4)))
+    print(machine_line())
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        data_root = Path(tmp) / "ade"
+        if "pspnet" in args.models:
+            write_fake_tree(data_root, count=8, size=(512, 683), num_classes=150)
+        for name in args.models:
+            for workers in args.workers:
+                runner_times, loop_times = measure(
+                    name, workers, args.rounds, data_root, args.device
+                )
+                line = ratio_line(
+                    f"runner / hand loop, {name}, workers {workers}", runner_times, loop_times
+                )
+                print(line)
+                results.append((name, workers, runner_times, loop_times, line))
+    print()
+    print("| model | num_workers | runner ms/iter | hand loop ms/iter | overhead (median) |")
+    print("|---|---|---|---|---|")
+    for name, workers, runner_times, loop_times, _ in results:
+        iters = CASES[name][2]
+        ours = statistics.median(runner_times) * 1000 / iters
+        floor = statistics.median(loop_times) * 1000 / iters
+        ratios = sorted(a / b for a, b in zip(runner_times, loop_times, strict=True))
+        overhead = (statistics.median(ratios) - 1) * 100
+        print(f"| {name} | {workers} | {ours:.2f} | {floor:.2f} | {overhead:+.1f} % |")
+    print(results[-1][4])
+
+
+if __name__ == "__main__":
+    main()
