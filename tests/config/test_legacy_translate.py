@@ -222,6 +222,31 @@ def test_top_level_train_and_test_cfg_move_into_the_model():
         translate(model=model, test_cfg=dict(mode="whole"))
 
 
+def test_dice_loss_is_kept_with_a_note_on_its_new_definition():
+    ce = dict(type="CrossEntropyLoss", loss_name="loss_ce", loss_weight=1.0)
+    dice = dict(type="DiceLoss", loss_name="loss_dice", loss_weight=3.0)
+    model = dict(
+        type="EncoderDecoder",
+        decode_head=dict(type="FCNHead", loss_decode=[ce, dice]),
+        auxiliary_head=[
+            dict(type="FCNHead", loss_decode=ce),
+            dict(type="FCNHead", loss_decode=dict(dice, type="mmseg.DiceLoss")),
+        ],
+    )
+    out, notes = translate(model=model)
+    assert out["model"] == model  # the loss itself is not rewritten
+    dice_notes = [n for n in notes if "(DiceLoss)" in n]
+    assert [n.split(" (DiceLoss)")[0] for n in dice_notes] == [
+        "model.decode_head.loss_decode[1]",
+        "model.auxiliary_head[1].loss_decode",
+    ]
+    assert all("MMSeg >= 1.1" in n and "MMSeg 0.x" in n and "sigmoid" in n for n in dice_notes)
+    _, notes = translate(model=dict(model, decode_head=dict(type="FCNHead", loss_decode=ce)))
+    assert len([n for n in notes if "(DiceLoss)" in n]) == 1  # only the auxiliary one
+    _, notes = translate()  # no heads at all
+    assert not [n for n in notes if "DiceLoss" in n]
+
+
 def test_missing_model_is_an_error():
     with pytest.raises(ConfigError, match="no 'model'"):
         translate(model=...)

@@ -136,7 +136,33 @@ class _RuntimeMixin(_TranslatorBase):
                 f"top-level {name} now configures the {'train' if name == 'train_cfg' else 'test'}"
                 " loop."
             )
+        self._loss_notes(model)
         return model
+
+    def _loss_notes(self, model: Mapping[str, Any]) -> None:
+        """Losses whose definition changed after 0.x (kept as written; the note says how)."""
+        for head_key in ("decode_head", "auxiliary_head"):
+            heads = model.get(head_key)
+            many = isinstance(heads, (list, tuple))
+            for index, head in enumerate(heads if many else [heads]):
+                if not isinstance(head, Mapping):
+                    continue
+                losses = head.get("loss_decode")
+                several = isinstance(losses, (list, tuple))
+                for position, loss in enumerate(losses if several else [losses]):
+                    if not isinstance(loss, Mapping) or not isinstance(loss.get("type"), str):
+                        continue
+                    if bare_type(loss, "") != "DiceLoss":
+                        continue
+                    key = f"model.{head_key}{f'[{index}]' if many else ''}.loss_decode"
+                    key += f"[{position}]" if several else ""
+                    self.note(
+                        f"{key} (DiceLoss) kept as written, but it now means MMSeg >= 1.1's "
+                        "Dice loss: sigmoid by default, one dice per image over all classes "
+                        "and pixels, ignore_index dropping that class's channel. MMSeg 0.x "
+                        "averaged a softmax dice over the classes (smooth=1), which segwright "
+                        "does not reproduce: loss values and training differ."
+                    )
 
     def _runtime(self) -> None:
         src, out = self.src, self.out
