@@ -1,0 +1,46 @@
+"""Smoke test of benchmark scripts: each runs end to end with tiny settings.
+
+Only the shape of the output is checked, never a speed: the numbers of a --quick run mean
+nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+RATIO = re.compile(r"ratio \(.+\): median [\d.]+ \(min [\d.]+, max [\d.]+\) over \d+ paired runs")
+
+
+def run_script(name: str, *args: str) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / name), *args],
+        cwd=BENCHMARKS.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    return done.stdout.strip().splitlines()
+
+
+def test_eval_quick_run_ends_with_the_metric_share():
+    lines = run_script("eval.py", "--quick")
+    assert RATIO.fullmatch(lines[-1]), lines[-1]
+    labels = [line.split(")")[0] for line in lines if RATIO.fullmatch(line)]
+    assert labels == [
+        "ratio (segwright slide time / minimal slide time",
+        "ratio (metric / inference",
+    ]
+    assert any(line.startswith("[slide] same output: logits max abs diff") for line in lines)
+    assert any(line.startswith("goal: metric / inference <= 0.05") for line in lines)
+
+
+def test_startup_quick_run_ends_with_the_first_iteration_ratio():
+    lines = run_script("startup.py", "--quick")
+    assert RATIO.fullmatch(lines[-1]), lines[-1]
+    assert lines[-1].startswith("ratio (segwright train to first iteration / minimal script)")
+    assert any(line.startswith("ratio (segwright --help / python -c pass)") for line in lines)
