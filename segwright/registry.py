@@ -339,7 +339,12 @@ OPTIM_WRAPPER_CONSTRUCTORS = Registry(
 PARAM_SCHEDULERS = Registry("parameter scheduler", locations=["segwright.engine.optim"])
 HOOKS = Registry(
     "hook",
-    locations=["segwright.engine.hooks", "segwright.apis.preflight", "segwright.apis.test_outputs"],
+    locations=[
+        "segwright.engine.hooks",
+        "segwright.apis.preflight",
+        "segwright.apis.test_outputs",
+        "segwright.apis.visualization_hook",
+    ],
 )
 LOOPS = Registry("loop", locations=["segwright.engine.loops"])
 METRICS = Registry("metric", locations=["segwright.evaluation"])

@@ -8,12 +8,12 @@ param_scheduler = [
 train_cfg = dict(type="IterBasedTrainLoop", max_iters=80000, val_interval=8000)
 val_cfg = dict(type="ValLoop")
 test_cfg = dict(type="TestLoop")
-# MMSeg also adds visualization=dict(type="SegVisualizationHook") here (it draws predictions
-# only when enabled); segwright has no such hook yet, so it is left out.
 default_hooks = dict(
     timer=dict(type="IterTimerHook"),
     logger=dict(type="LoggerHook", interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type="ParamSchedulerHook"),
     checkpoint=dict(type="CheckpointHook", by_epoch=False, interval=8000),
     sampler_seed=dict(type="DistSamplerSeedHook"),
+    # draws predictions into vis_data/vis_image only with draw=True
+    visualization=dict(type="SegVisualizationHook"),
 )
