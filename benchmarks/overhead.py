@@ -100,11 +100,15 @@ class _Clock(Hook):
     def __init__(self, warmup: int) -> None:
         self.warmup = warmup
         self.start = self.end = 0.0
+        self.timed = 0  # iterations inside the timed window
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         sync(runner.device)
-        if runner.iter == self.warmup:
+        done = runner.iter + 1  # runner.iter counts from 0 and moves on after this hook
+        if done == self.warmup:
             self.start = time.perf_counter()
+        elif done > self.warmup:
+            self.timed += 1
         self.end = time.perf_counter()
 
 
@@ -116,6 +120,8 @@ def run_runner(cfg: Config, warmup: int) -> float:
         runner.train()
     finally:
         runner.close()
+    expected = cfg.train_cfg["max_iters"] - warmup
+    assert clock.timed == expected, f"timed {clock.timed} runner iterations, not {expected}"
     return clock.end - clock.start
 
 
@@ -145,7 +151,7 @@ def run_hand_loop(cfg: Config, warmup: int) -> float:
         drop_last=True,
     )
     total = cfg.train_cfg["max_iters"]
-    done, start = 0, 0.0
+    done, start = 0, 0.0  # the window: from the end of iteration `warmup` to the end of `total`
     while done < total:
         for batch in loader:
             data = model.data_preprocessor(batch, True)
@@ -164,14 +170,15 @@ def run_hand_loop(cfg: Config, warmup: int) -> float:
 
 
 def measure(
-    name: str, workers: int, rounds: int, data_root: Path, device: str
+    name: str, workers: int, rounds: int, data_root: Path, device: str, warm_run: bool = True
 ) -> tuple[list, list]:
     _, batch, iters, warmup = CASES[name]
     runner_times: list[float] = []
     loop_times: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         cfg = case_config(name, data_root, Path(tmp) / "work", workers, iters + warmup, device)
-        run_runner(cfg, warmup)  # untimed: first-use costs (imports, caches, data generation)
+        if warm_run:  # untimed: first-use costs (imports, caches, data generation)
+            run_runner(cfg, warmup)
         for index in range(rounds):
             order = ("runner", "loop") if index % 2 == 0 else ("loop", "runner")
             for side in order:
@@ -194,6 +201,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
     parser.add_argument("--iters", type=int, default=None, help="timed iterations, every model")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument(
+        "--no-warm-run",
+        action="store_true",
+        help="skip the untimed first Runner run (for slow models; warm-up iterations remain)",
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)

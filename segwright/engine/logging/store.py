@@ -14,6 +14,8 @@ import torch
 
 def to_float(value: Any) -> float:
     if isinstance(value, torch.Tensor):
+        if value.numel() == 1:  # the usual case (losses, lr): one read, no extra kernels
+            return float(value.item())
         return float(value.detach().float().mean().item())
     return float(value)
 
