@@ -74,7 +74,10 @@ def case_config(
     for key in ("val_dataloader", "val_cfg", "val_evaluator", "test_dataloader", "test_cfg"):
         cfg.pop(key, None)
     hooks = dict(cfg.get("default_hooks") or {})
-    hooks["checkpoint"] = dict(type="CheckpointHook", by_epoch=False, interval=10**9)
+    # no checkpoint, not even the one CheckpointHook saves after the last iteration (save_last)
+    hooks["checkpoint"] = dict(
+        type="CheckpointHook", by_epoch=False, interval=10**9, save_last=False
+    )
     hooks["logger"] = dict(type="LoggerHook", interval=50, log_metric_by_epoch=False)
     cfg.default_hooks = hooks
     scheduler = cfg.get("param_scheduler")
