@@ -105,6 +105,9 @@ class _Clock(Hook):
         self.start = self.end = 0.0
         self.timed = 0  # iterations inside the timed window
 
+    def before_run(self, runner):
+        torch.manual_seed(0)  # the runner initialises the weights next: the same as the loop's
+
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         sync(runner.device)
         done = runner.iter + 1  # runner.iter counts from 0 and moves on after this hook
@@ -135,9 +138,10 @@ def _optimizer(cfg: Config, model: torch.nn.Module) -> torch.optim.Optimizer:
 
 
 def run_hand_loop(cfg: Config, warmup: int) -> float:
-    torch.manual_seed(0)
+    torch.manual_seed(0)  # as Runner.__init__ (randomness.seed=0) before it builds the model
     model = MODELS.build(copy.deepcopy(cfg.model))
-    if isinstance(model, torch.nn.Module) and hasattr(model, "init_weights"):
+    torch.manual_seed(0)  # the same initial weights as the Runner side (see _Clock.before_run)
+    if hasattr(model, "init_weights"):
         model.init_weights()
     model = revert_sync_batchnorm(model).to(cfg.device).train()  # one process: SyncBN as BN
     optimizer = _optimizer(cfg, model)
