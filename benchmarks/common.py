@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -39,6 +40,14 @@ def machine_line() -> str:
         f"machine: {cpu}, {os.cpu_count()} CPUs, torch {torch.__version__} "
         f"({torch.get_num_threads()} threads), {gpu}; commit {commit or 'unknown'}"
     )
+
+
+def sync(device: Any) -> None:
+    """Wait for queued CUDA work, so a clock read after it sees finished work."""
+    import torch
+
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def write_fake_tree(

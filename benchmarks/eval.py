@@ -58,7 +58,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from common import ROOT, machine_line, ratio_line, summary, write_fake_tree
+from common import ROOT, machine_line, ratio_line, summary, sync, write_fake_tree
 
 from segwright.config import Config
 from segwright.engine.hooks.hook import Hook
@@ -101,11 +101,6 @@ def describe(cfg: Config) -> str:
     )
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 # -- part A: metric share ------------------------------------------------------------------
 
 
@@ -119,10 +114,10 @@ class _Timed:
         self.calls = 0
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        _sync(self.device)
+        sync(self.device)
         start = time.perf_counter()
         result = self.fn(*args, **kwargs)
-        _sync(self.device)
+        sync(self.device)
         self.seconds += time.perf_counter() - start
         self.calls += 1
         return result
@@ -326,10 +321,10 @@ def run_slide(args: argparse.Namespace) -> None:
             order = ("ours", "mine") if round_index % 2 == 0 else ("mine", "ours")
             for side in order:
                 fresh = samples()
-                _sync(device)
+                sync(device)
                 start = time.perf_counter()
                 result = ours(fresh) if side == "ours" else mine()
-                _sync(device)
+                sync(device)
                 elapsed = time.perf_counter() - start
                 if side == "ours":
                     ours_out, ours_s = result, elapsed

@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 import torch
-from common import machine_line, ratio_line, summary, write_fake_tree  # noqa: I001
+from common import machine_line, ratio_line, summary, sync, write_fake_tree  # noqa: I001
 
 from segwright.config import Config
 from segwright.engine.data import pseudo_collate
@@ -87,12 +87,6 @@ def case_config(
             step["begin"] = min(step.get("begin", 0), iters - 1)
     cfg.update(work_dir=str(work_dir), device=device, randomness=dict(seed=0), load_from=None)
     return cfg
-
-
-def sync(device: torch.device | str) -> None:
-    """Wait for queued CUDA work, so the clock reads finished iterations."""
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 class _Clock(Hook):

@@ -77,15 +77,7 @@ class SegTestOutputHook(Hook):
             if truth is not None and self.matrix is not None:
                 self.matrix += confusion_matrix(pred, truth, len(self.classes), self.ignore_index)
             if self.show_dir is not None:
-                raw = inputs[index] if inputs is not None and index < len(inputs) else None
-                image = _original_image(result.metainfo, raw, tuple(pred.shape))
-                panel = side_by_side(
-                    image,
-                    None if truth is None else truth.numpy(),
-                    pred.numpy(),
-                    self.palette,
-                    len(self.classes),
-                )
+                panel = paint_panel(result, inputs, index, self.palette, len(self.classes))
                 stem = _stem(result.metainfo, batch_idx, index)
                 cv2.imwrite(str(self.show_dir / f"{stem}.png"), panel)
 
@@ -100,6 +92,21 @@ class SegTestOutputHook(Hook):
         if is_main_process():
             np.save(self.out_dir / "confusion.npy", matrix.numpy())
             plot_confusion_matrix(matrix.numpy(), self.classes, self.out_dir / "confusion.png")
+
+
+def paint_panel(
+    sample: Any, inputs: Any, index: int, palette: Any, num_classes: int | None
+) -> np.ndarray:
+    """``image | ground truth | prediction`` for one predicted sample (truth left out if absent).
+
+    The image is read from ``img_path`` when possible, else taken from ``inputs[index]``.
+    """
+    pred = sample.pred_sem_seg.data.squeeze(0).cpu().numpy()
+    gt = getattr(sample, "gt_sem_seg", None)
+    truth = gt.data.squeeze(0).cpu().numpy() if gt is not None else None
+    raw = inputs[index] if inputs is not None and index < len(inputs) else None
+    image = _original_image(sample.metainfo, raw, tuple(pred.shape))
+    return side_by_side(image, truth, pred, palette, num_classes)
 
 
 def _stem(metainfo: dict[str, Any], batch_idx: int, index: int) -> str:

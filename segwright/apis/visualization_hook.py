@@ -20,12 +20,11 @@ from typing import Any
 
 import cv2
 
-from segwright.apis.test_outputs import _original_image
+from segwright.apis.test_outputs import paint_panel
 from segwright.engine.hooks.hook import Hook
 from segwright.registry import HOOKS
 from segwright.utils.dist import is_main_process
 from segwright.utils.errors import ConfigError
-from segwright.visualization.overlay import side_by_side
 
 
 @HOOKS.register_module()
@@ -110,13 +109,8 @@ class SegVisualizationHook(Hook):
         meta = getattr(getattr(loop, "dataloader", None), "dataset", None)
         meta = getattr(meta, "metainfo", None) or {}
         classes = meta.get("classes") or ()
-        pred = sample.pred_sem_seg.data.squeeze(0).cpu().numpy()
-        gt = getattr(sample, "gt_sem_seg", None)
-        truth = gt.data.squeeze(0).cpu().numpy() if gt is not None else None
         inputs = data_batch.get("inputs") if isinstance(data_batch, dict) else None
-        raw = inputs[index] if inputs is not None and index < len(inputs) else None
-        image = _original_image(sample.metainfo, raw, tuple(pred.shape))
-        panel = side_by_side(image, truth, pred, meta.get("palette"), len(classes) or None)
+        panel = paint_panel(sample, inputs, index, meta.get("palette"), len(classes) or None)
         path = sample.metainfo.get("img_path")
         name = os.path.basename(str(path)) if path else f"batch{step}_{index}"
         folder = self._folder(runner)
