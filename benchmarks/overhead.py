@@ -11,10 +11,19 @@ batch size, optimizer and ``num_workers``. The hand-written loop is the floor on
 The Runner side is ``Runner.from_cfg(cfg).train()`` with everything a config brings: the
 sampler and worker seeding, the optimizer wrapper, the LR scheduler, the default hooks (timer,
 logger every 50 iterations, param scheduler, sampler seed) and the log store; checkpoints and
-validation are pushed past the end (they are work a user asks for, not overhead). Each side's
-clock covers the same iterations (after ``--warmup`` untimed ones): from the end of the last
-warm-up iteration to the end of the last one, data loading included. Sides alternate
-(runner, loop, loop, runner, ...) over ``--rounds`` rounds.
+validation are pushed past the end (they are work a user asks for, not overhead). Both sides
+start from the same initial weights. Two methods (``--method``):
+
+- ``interleaved`` (default): one Runner run, and after each of its iterations (after every
+  other hook) one hand-loop iteration. Each side's time per iteration is measured back to
+  back, so the machine's drift and bursts of noise (large on a shared 2-core VM: whole runs
+  of the same side differ by up to 15 %) hit both sides alike. With ``num_workers`` > 0 both
+  sides' workers live at once; each is idle half of the time.
+- ``runs``: whole runs of each side, alternating (runner, loop, loop, runner, ...); each
+  side's clock runs from the end of the last warm-up iteration to the end of the last one.
+
+Both time the same iterations (after ``--warmup`` untimed ones), data loading included, and
+repeat over ``--rounds`` rounds.
 
 Models: ``toy`` (segwright.testing's two-layer model on 64x64, where the per-iteration cost of
 the framework shows most), ``unet`` (the demo's UNet at 64x64, batch 8) and ``pspnet``
@@ -89,8 +98,56 @@ def case_config(
     return cfg
 
 
+class _HandLoop:
+    """The hand-written loop of the module docstring, one iteration per ``step()``."""
+
+    def __init__(self, cfg: Config) -> None:
+        torch.manual_seed(0)  # as Runner.__init__ (randomness.seed=0) before it builds the model
+        model = MODELS.build(copy.deepcopy(cfg.model))
+        torch.manual_seed(0)  # the same initial weights as the Runner side (before_run seeds)
+        if hasattr(model, "init_weights"):
+            model.init_weights()
+        self.model = revert_sync_batchnorm(model).to(cfg.device).train()  # one process: BN
+        self.device = cfg.device
+        kwargs = dict(cfg.optim_wrapper.optimizer)
+        self.optimizer = getattr(torch.optim, kwargs.pop("type"))(model.parameters(), **kwargs)
+        loader_cfg = cfg.train_dataloader
+        workers = loader_cfg.num_workers
+        self.loader = torch.utils.data.DataLoader(
+            DATASETS.build(copy.deepcopy(loader_cfg.dataset)),
+            batch_size=loader_cfg.batch_size,
+            shuffle=True,
+            num_workers=workers,
+            collate_fn=pseudo_collate,
+            persistent_workers=workers > 0,
+            drop_last=True,
+        )
+        self._batches = self._endless()
+
+    def _endless(self):
+        while True:
+            yield from self.loader
+
+    def step(self) -> None:
+        model = self.model
+        data = model.data_preprocessor(next(self._batches), True)
+        losses = model(**data, mode="loss")
+        loss = sum(v for k, v in losses.items() if k.startswith("loss") or ".loss" in k)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        sync(self.device)
+
+
+class _Seed(Hook):
+    """Seeds torch just before the runner initialises the weights: the same as the loop's."""
+
+    def before_run(self, runner):
+        torch.manual_seed(0)
+
+
 class _Clock(Hook):
-    """Runs after every other hook: the end of warm-up and of the last iteration."""
+    """Whole runs: runs after every other hook, marks the end of warm-up and of the last iteration."""
 
     priority = "LOWEST"
 
@@ -98,9 +155,6 @@ class _Clock(Hook):
         self.warmup = warmup
         self.start = self.end = 0.0
         self.timed = 0  # iterations inside the timed window
-
-    def before_run(self, runner):
-        torch.manual_seed(0)  # the runner initialises the weights next: the same as the loop's
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         sync(runner.device)
@@ -112,66 +166,82 @@ class _Clock(Hook):
         self.end = time.perf_counter()
 
 
-def run_runner(cfg: Config, warmup: int) -> float:
+class _Interleave(Hook):
+    """Interleaved: after each runner iteration (after every other hook), one hand iteration.
+
+    A runner iteration is the time from the end of the previous hand iteration to here: the
+    loop's bookkeeping, its data loading, every hook and the train step. A hand iteration is
+    the time ``_HandLoop.step`` takes, its own data loading included. Both sides meet the same
+    machine at (almost) the same moment, so drift and bursts of noise cancel.
+    """
+
+    priority = "LOWEST"
+
+    def __init__(self, hand: _HandLoop, warmup: int) -> None:
+        self.hand, self.warmup = hand, warmup
+        self.last = 0.0
+        self.runner_times: list[float] = []
+        self.hand_times: list[float] = []
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        sync(runner.device)
+        now = time.perf_counter()
+        timed = runner.iter + 1 > self.warmup
+        if timed:
+            self.runner_times.append(now - self.last)
+        self.hand.step()
+        self.last = time.perf_counter()
+        if timed:
+            self.hand_times.append(self.last - now)
+
+
+def _train(cfg: Config, *hooks: Hook) -> None:
     runner = Runner.from_cfg(copy.deepcopy(cfg))
-    clock = _Clock(warmup)
-    runner.register_hook(clock)
+    for hook in (_Seed(), *hooks):
+        runner.register_hook(hook)
     try:
         runner.train()
     finally:
         runner.close()
+
+
+def run_runner(cfg: Config, warmup: int) -> float:
+    """Whole runs: one Runner run's time over the window."""
+    clock = _Clock(warmup)
+    _train(cfg, clock)
     expected = cfg.train_cfg["max_iters"] - warmup
     assert clock.timed == expected, f"timed {clock.timed} runner iterations, not {expected}"
     return clock.end - clock.start
 
 
-def _optimizer(cfg: Config, model: torch.nn.Module) -> torch.optim.Optimizer:
-    kwargs = dict(cfg.optim_wrapper.optimizer)
-    kind = getattr(torch.optim, kwargs.pop("type"))
-    return kind(model.parameters(), **kwargs)
-
-
 def run_hand_loop(cfg: Config, warmup: int) -> float:
-    torch.manual_seed(0)  # as Runner.__init__ (randomness.seed=0) before it builds the model
-    model = MODELS.build(copy.deepcopy(cfg.model))
-    torch.manual_seed(0)  # the same initial weights as the Runner side (see _Clock.before_run)
-    if hasattr(model, "init_weights"):
-        model.init_weights()
-    model = revert_sync_batchnorm(model).to(cfg.device).train()  # one process: SyncBN as BN
-    optimizer = _optimizer(cfg, model)
-    loader_cfg = cfg.train_dataloader
-    dataset = DATASETS.build(copy.deepcopy(loader_cfg.dataset))
-    workers = loader_cfg.num_workers
-    loader = torch.utils.data.DataLoader(
-        dataset,
-        batch_size=loader_cfg.batch_size,
-        shuffle=True,
-        num_workers=workers,
-        collate_fn=pseudo_collate,
-        persistent_workers=workers > 0,
-        drop_last=True,
-    )
-    total = cfg.train_cfg["max_iters"]
-    done, start = 0, 0.0  # the window: from the end of iteration `warmup` to the end of `total`
-    while done < total:
-        for batch in loader:
-            data = model.data_preprocessor(batch, True)
-            losses = model(**data, mode="loss")
-            loss = sum(v for k, v in losses.items() if k.startswith("loss") or ".loss" in k)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            done += 1
-            sync(cfg.device)
-            if done == warmup:
-                start = time.perf_counter()
-            if done == total:
-                break
+    """Whole runs: one hand-loop run's time over the same window."""
+    loop = _HandLoop(cfg)
+    start = 0.0
+    for done in range(1, cfg.train_cfg["max_iters"] + 1):
+        loop.step()
+        if done == warmup:
+            start = time.perf_counter()
     return time.perf_counter() - start
 
 
+def run_interleaved(cfg: Config, warmup: int) -> tuple[float, float]:
+    """Interleaved: (runner, hand loop) time over the window of one run of each, side by side."""
+    clock = _Interleave(_HandLoop(cfg), warmup)
+    _train(cfg, clock)
+    expected = cfg.train_cfg["max_iters"] - warmup
+    assert len(clock.runner_times) == len(clock.hand_times) == expected, "iteration count"
+    return sum(clock.runner_times), sum(clock.hand_times)
+
+
 def measure(
-    name: str, workers: int, rounds: int, data_root: Path, device: str, warm_run: bool = True
+    name: str,
+    workers: int,
+    rounds: int,
+    data_root: Path,
+    device: str,
+    warm_run: bool = True,
+    method: str = "interleaved",
 ) -> tuple[list, list]:
     _, batch, iters, warmup = CASES[name]
     runner_times: list[float] = []
@@ -181,13 +251,18 @@ def measure(
         if warm_run:  # untimed: first-use costs (imports, caches, data generation)
             run_runner(cfg, warmup)
         for index in range(rounds):
+            if method == "interleaved":
+                ours, floor = run_interleaved(cfg, warmup)
+                runner_times.append(ours)
+                loop_times.append(floor)
+                continue
             order = ("runner", "loop") if index % 2 == 0 else ("loop", "runner")
             for side in order:
                 if side == "runner":
                     runner_times.append(run_runner(cfg, warmup))
                 else:
                     loop_times.append(run_hand_loop(cfg, warmup))
-    print(f"{name}, batch {batch}, num_workers {workers}: {iters} timed iterations per run")
+    print(f"{name}, batch {batch}, num_workers {workers}, {method}: {iters} timed iterations")
     per_iter = 1000 / iters
     print(summary("runner", [t * per_iter / 1000 for t in runner_times], unit="ms/iter"))
     print(summary("hand loop", [t * per_iter / 1000 for t in loop_times], unit="ms/iter"))
@@ -202,6 +277,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
     parser.add_argument("--iters", type=int, default=None, help="timed iterations, every model")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument(
+        "--method",
+        choices=["interleaved", "runs"],
+        default="interleaved",
+        help="interleaved: one hand iteration after each runner iteration, in one run "
+        "(default); runs: whole runs of each side, alternating",
+    )
     parser.add_argument(
         "--no-warm-run",
         action="store_true",
@@ -222,7 +304,13 @@ def main() -> None:
         for name in args.models:
             for workers in args.workers:
                 runner_times, loop_times = measure(
-                    name, workers, args.rounds, data_root, args.device
+                    name,
+                    workers,
+                    args.rounds,
+                    data_root,
+                    args.device,
+                    warm_run=not args.no_warm_run,
+                    method=args.method,
                 )
                 line = ratio_line(
                     f"runner / hand loop, {name}, workers {workers}", runner_times, loop_times

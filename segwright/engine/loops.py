@@ -66,10 +66,18 @@ class _TrainLoopBase:
         return self._epoch
 
     def run_iter(self, batch_idx: int, data_batch: Any) -> None:
-        """One training iteration: hooks, forward + backward + step, hooks."""
+        """One training iteration: hooks, forward + backward + step, hooks.
+
+        The model is put back in training mode first when something (validation, a hook) left
+        it in eval mode. MMEngine calls ``model.train()`` before every iteration; skipping the
+        call when the model already trains saves a walk over every module each iteration. Freeze
+        parts of the model (``.eval()``, ``requires_grad``) in ``before_train_iter`` or in the
+        model's own ``train()``, as with ``norm_eval``; both behave as in MMEngine.
+        """
         runner = self.runner
+        if not runner.model.training:  # back from validation (MMEngine calls train() first)
+            runner.model.train()
         runner.call_hook("before_train_iter", batch_idx=batch_idx, data_batch=data_batch)
-        runner.model.train()
         try:
             outputs = runner.model.train_step(data_batch, optim_wrapper=runner.optim_wrapper)
         except NonFiniteLossError as exc:

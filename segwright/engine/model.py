@@ -9,6 +9,7 @@ wrapper, so loops never touch ``backward`` themselves.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -100,7 +101,7 @@ class BaseModel(nn.Module):
             data = self.data_preprocessor(data, True)
             losses = self._run_forward(data, mode="loss")
         loss, log_vars = self.parse_losses(losses)
-        if not torch.isfinite(loss):
+        if not math.isfinite(loss.item()):  # one read; bool(torch.isfinite()) costs a kernel too
             raise NonFiniteLossError(log_vars)
         optim_wrapper.update_params(loss)
         return log_vars
@@ -139,7 +140,7 @@ class BaseModel(nn.Module):
         log_vars: dict[str, torch.Tensor] = {}
         for name, value in losses.items():
             if isinstance(value, torch.Tensor):
-                log_vars[name] = value.mean()
+                log_vars[name] = value if value.dim() == 0 else value.mean()
             elif isinstance(value, (list, tuple)) and all(
                 isinstance(v, torch.Tensor) for v in value
             ):
@@ -154,7 +155,9 @@ class BaseModel(nn.Module):
                 f"The model returned no entry whose name contains 'loss' (got {list(log_vars)}); "
                 "nothing to optimise."
             )
-        total = sum(loss_terms)
+        total = loss_terms[0]
+        for term in loss_terms[1:]:  # not sum(): its start value 0 costs one more kernel
+            total = total + term
         result = {"loss": total}
         result.update(log_vars)
         return total, {k: v.detach() for k, v in result.items()}  # type: ignore[return-value]

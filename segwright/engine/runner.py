@@ -34,7 +34,7 @@ from segwright.engine.dist import (
     revert_sync_batchnorm,
     wrap_model,
 )
-from segwright.engine.hooks.hook import STAGES, Hook
+from segwright.engine.hooks.hook import STAGES, Hook, implements
 from segwright.engine.logging import LogStore, get_logger
 from segwright.engine.logging.backends import ScalarWriter
 from segwright.engine.logging.logger import close_file_handlers
@@ -193,6 +193,7 @@ class Runner(CheckpointMixin):
         self.optim_wrapper: Any = None
         self.param_schedulers: list[Any] | None = None
         self._hooks: list[Hook] = []
+        self._hooks_by_stage: dict[str, list[Hook]] = {}  # call_hook's cache; see there
         self._register_default_hooks(default_hooks)
         for index, hook in enumerate(custom_hooks or []):
             self.register_hook(hook, key=f"custom_hooks[{index}]")
@@ -313,6 +314,7 @@ class Runner(CheckpointMixin):
         else:
             position = 0
         self._hooks.insert(position, hook)  # type: ignore[arg-type]
+        self._hooks_by_stage.clear()
 
     def _register_default_hooks(self, overrides: Mapping[str, Any] | None) -> None:
         specs: dict[str, Any] = copy.deepcopy(DEFAULT_HOOKS)
@@ -325,10 +327,17 @@ class Runner(CheckpointMixin):
                 self.register_hook(spec, key=f"default_hooks.{name}")
 
     def call_hook(self, stage: str, **kwargs: Any) -> None:
-        for hook in self._hooks:
-            method = getattr(hook, stage, None)
-            if method is not None:
-                method(self, **kwargs)
+        """Call ``stage`` on every hook, in priority order.
+
+        Hooks that inherit the stage's no-op from ``Hook`` are left out: calling them would do
+        nothing but cost a few microseconds per hook and iteration.
+        """
+        hooks = self._hooks_by_stage.get(stage)
+        if hooks is None:
+            hooks = [hook for hook in self._hooks if implements(hook, stage)]
+            self._hooks_by_stage[stage] = hooks
+        for hook in hooks:
+            getattr(hook, stage)(self, **kwargs)
 
     # -- building on demand ----------------------------------------------------------------
 

@@ -64,7 +64,7 @@ class ToySegModel(BaseModel):
             labels = torch.cat([s.gt_sem_seg.data for s in data_samples]).to(logits.device)
             loss = F.cross_entropy(logits, labels, ignore_index=self.ignore_index)
             valid = labels != self.ignore_index
-            correct = (logits.argmax(1) == labels) & valid
+            correct = (logits.max(1).indices == labels) & valid
             acc = correct.sum().float() * 100.0 / valid.sum().clamp(min=1)
             return {"decode.loss_ce": loss, "decode.acc_seg": acc}
         if mode == "predict":
@@ -74,7 +74,7 @@ class ToySegModel(BaseModel):
                     gt_sem_seg=sample.gt_sem_seg,
                     metainfo=dict(sample.metainfo),
                     seg_logits=PixelData(logits[index]),
-                    pred_sem_seg=PixelData(logits[index].argmax(0, keepdim=True)),
+                    pred_sem_seg=PixelData(logits[index].max(0, keepdim=True).indices),
                 )
                 results.append(out)
             return results

@@ -7,7 +7,7 @@ import pytest
 from segwright.config import Config
 from segwright.engine.hooks import Hook
 from segwright.engine.priority import Priority, get_priority
-from segwright.engine.runner import Runner
+from segwright.engine.runner import DEFAULT_HOOKS, Runner
 from segwright.testing import toy_config
 from segwright.utils.errors import ConfigError
 
@@ -63,3 +63,50 @@ def test_unknown_hook_type_names_the_config_key(tmp_path):
     cfg = toy_config(tmp_path, custom_hooks=[dict(type="EMAHok")])
     with pytest.raises(ConfigError, match=r"custom_hooks\[0\]"):
         Runner.from_cfg(Config(cfg))
+
+
+def test_call_hook_skips_inherited_no_ops_and_sees_late_hooks(tmp_path):
+    from segwright.engine.hooks.hook import implements
+
+    class Counts(Hook):
+        def __init__(self):
+            self.calls = []
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            self.calls.append(runner.iter)
+
+    class Plain(Hook):
+        pass
+
+    first, late = Counts(), Counts()
+    assert implements(first, "after_train_iter") and not implements(first, "before_train_iter")
+    assert not implements(Plain(), "after_train_iter") and not implements(object(), "before_run")
+    cfg = toy_config(tmp_path)
+    cfg["default_hooks"] = {name: None for name in DEFAULT_HOOKS}  # called outside a run here
+    runner = Runner.from_cfg(Config(cfg))
+    runner.register_hook(first)
+    runner.call_hook("after_train_iter", batch_idx=0, data_batch=None, outputs=None)
+    runner.register_hook(late)  # registering after a call drops the cached dispatch list
+    runner.call_hook("after_train_iter", batch_idx=1, data_batch=None, outputs=None)
+    assert first.calls == [0, 0] and late.calls == [0]
+    runner.close()
+
+
+def test_model_back_in_train_mode_before_before_train_iter(tmp_path):
+    """MMEngine's order: model.train() first, so a hook may freeze a part for the iteration."""
+    seen = []
+
+    class FreezeBackbone(Hook):
+        def before_train_iter(self, runner, batch_idx, data_batch=None):
+            seen.append(runner.model.training)  # validation left it in eval mode; back now
+            runner.model.backbone.eval()
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            seen.append(runner.model.backbone.training)
+
+    cfg = toy_config(tmp_path, max_iters=4, val_interval=2)
+    runner = Runner.from_cfg(Config(cfg))
+    runner.register_hook(FreezeBackbone())
+    runner.train()
+    assert seen == [True, False] * 4
+    runner.close()

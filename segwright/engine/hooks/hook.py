@@ -76,3 +76,11 @@ STAGES = tuple(
     for name in vars(Hook)
     if name.startswith(("before_", "after_")) and callable(getattr(Hook, name))
 )
+
+
+def implements(hook: Any, stage: str) -> bool:
+    """Whether ``hook`` does something at ``stage``: it has the method and it is not ``Hook``'s no-op."""
+    method = getattr(hook, stage, None)
+    if method is None:
+        return False
+    return getattr(method, "__func__", None) is not getattr(Hook, stage, None)

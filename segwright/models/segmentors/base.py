@@ -140,7 +140,9 @@ class BaseSegmentor(BaseModel, BaseModule):
                     warning=False,
                 ).squeeze(0)
             if channels > 1:
-                pred = logits.argmax(dim=0, keepdim=True)
+                # max().indices: the same first-maximum index as argmax, several times
+                # faster on CPU (argmax over a strided dim is not vectorised)
+                pred = logits.max(dim=0, keepdim=True).indices
             else:
                 logits = logits.sigmoid()
                 pred = (logits > self.decode_head_threshold()).long()

@@ -47,3 +47,15 @@ def test_errors() -> None:
         accuracy(scores(), torch.zeros(1, 1, 4, dtype=torch.long), topk=4)
     with pytest.raises(TypeError):
         accuracy(scores(), torch.zeros(1, 1, 4, dtype=torch.long), topk=[1])
+
+
+def test_top1_counts_the_first_of_tied_classes_as_predicted():
+    """Top-1 goes through max(), which picks the first maximum (as argmax does)."""
+    pred = torch.zeros(1, 3, 2, 2)  # all three classes tie everywhere
+    assert accuracy(pred, torch.zeros(1, 2, 2, dtype=torch.long)).item() == pytest.approx(100.0)
+    assert accuracy(pred, torch.full((1, 2, 2), 2)).item() == pytest.approx(0.0, abs=1e-5)
+    scores = torch.randn(2, 5, 8, 8)
+    target = torch.randint(0, 5, (2, 8, 8))
+    expected = (scores.argmax(1) == target).float().mean() * 100
+    assert accuracy(scores, target).item() == pytest.approx(expected.item(), rel=1e-5)
+    assert accuracy(scores, target, topk=(1, 2))[0].item() == pytest.approx(expected.item())
