@@ -47,7 +47,7 @@ import torch
 from common import machine_line, ratio_line, summary, sync, write_fake_tree  # noqa: I001
 
 from segwright.config import Config
-from segwright.engine.data import pseudo_collate
+from segwright.engine.data import pseudo_collate, shutdown_workers
 from segwright.engine.dist import revert_sync_batchnorm
 from segwright.engine.hooks import Hook
 from segwright.engine.runner import Runner
@@ -127,6 +127,11 @@ class _HandLoop:
     def _endless(self):
         while True:
             yield from self.loader
+
+    def close(self) -> None:
+        """Stop the loader's workers now (see segwright.engine.data.shutdown_workers)."""
+        self._batches.close()
+        shutdown_workers(self.loader)
 
     def step(self) -> None:
         model = self.model
@@ -222,13 +227,19 @@ def run_hand_loop(cfg: Config, warmup: int) -> float:
         loop.step()
         if done == warmup:
             start = time.perf_counter()
-    return time.perf_counter() - start
+    end = time.perf_counter()
+    loop.close()
+    return end - start
 
 
 def run_interleaved(cfg: Config, warmup: int) -> tuple[float, float]:
     """Interleaved: (runner, hand loop) time over the window of one run of each, side by side."""
-    clock = _Interleave(_HandLoop(cfg), warmup)
-    _train(cfg, clock)
+    hand = _HandLoop(cfg)
+    clock = _Interleave(hand, warmup)
+    try:
+        _train(cfg, clock)
+    finally:
+        hand.close()
     expected = cfg.train_cfg["max_iters"] - warmup
     assert len(clock.runner_times) == len(clock.hand_times) == expected, "iteration count"
     return sum(clock.runner_times), sum(clock.hand_times)

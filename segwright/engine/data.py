@@ -218,6 +218,22 @@ def build_dataloader(
     )
 
 
+def shutdown_workers(loader: Any) -> None:
+    """Stop a DataLoader's persistent worker processes now instead of at garbage collection.
+
+    Workers left alive are copied into the workers of the next DataLoader forked in the same
+    process (several runs in a notebook, a benchmark, a test session); when those exit, torch
+    prints 'can only test a child process' tracebacks. The loader starts new workers on its
+    next pass.
+    """
+    iterator = getattr(loader, "_iterator", None)  # torch keeps persistent workers' iterator here
+    if iterator is not None:
+        shutdown = getattr(iterator, "_shutdown_workers", None)
+        if callable(shutdown):
+            shutdown()
+        loader._iterator = None
+
+
 def _build_collate(collate_cfg: Any, key: str) -> Any:
     if callable(collate_cfg):
         return collate_cfg

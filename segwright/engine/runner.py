@@ -27,7 +27,7 @@ from segwright.config.legacy import (
     is_legacy_config,
     translate_config,
 )
-from segwright.engine.data import build_dataloader
+from segwright.engine.data import build_dataloader, shutdown_workers
 from segwright.engine.dist import (
     convert_sync_batchnorm,
     init_distributed,
@@ -499,6 +499,8 @@ class Runner(CheckpointMixin):
         )
 
     def close(self) -> None:
-        """Release log files (also done at the end of ``train``)."""
+        """Release log files (also done at the end of ``train``) and persistent data workers."""
         self.scalar_writer.close()
         close_file_handlers()
+        for loop in (self.train_loop, self.val_loop, self.test_loop):
+            shutdown_workers(getattr(loop, "dataloader", None))

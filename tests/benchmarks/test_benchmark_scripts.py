@@ -44,3 +44,16 @@ def test_startup_quick_run_ends_with_the_first_iteration_ratio():
     assert RATIO.fullmatch(lines[-1]), lines[-1]
     assert lines[-1].startswith("ratio (segwright train to first iteration / minimal script)")
     assert any(line.startswith("ratio (segwright --help / python -c pass)") for line in lines)
+
+
+def test_overhead_toy_run_ends_with_the_ratio_for_both_methods():
+    for method in ("interleaved", "runs"):
+        lines = run_script(
+            "overhead.py",
+            *("--models", "toy", "--workers", "0", "--rounds", "1", "--iters", "4"),
+            *("--method", method, "--no-warm-run", "--threads", "1"),
+        )
+        assert RATIO.fullmatch(lines[-1]), lines[-1]
+        assert lines[-1].startswith("ratio (runner / hand loop, toy, workers 0)")
+        assert f"toy, batch 2, num_workers 0, {method}: 4 timed iterations" in lines
+        assert "| toy | 0 |" in "\n".join(lines)

@@ -201,8 +201,14 @@ def test_two_data_workers_with_persistent_workers(tmp_path):
     cfg["val_dataloader"].update(num_workers=2)
     runner = Runner.from_cfg(Config(cfg))
     runner.train()
+    workers = list(runner.train_loop.dataloader._iterator._workers)
+    assert workers and all(w.is_alive() for w in workers)  # persistent: alive after train()
     runner.close()
     assert runner.iter == 3 and (tmp_path / "iter_3.pth").is_file()
+    # close() stops them now, not at garbage collection (where forks of later loaders would
+    # inherit them and print 'can only test a child process')
+    assert runner.train_loop.dataloader._iterator is None
+    assert not any(w.is_alive() for w in workers)
 
 
 def test_logged_lr_is_the_one_used_even_with_an_updater_hook(tmp_path):
