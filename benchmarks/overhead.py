@@ -123,6 +123,7 @@ class _HandLoop:
             drop_last=True,
         )
         self._batches = self._endless()
+        self.data_time = 0.0  # seconds spent waiting for batches, over all steps
 
     def _endless(self):
         while True:
@@ -135,7 +136,10 @@ class _HandLoop:
 
     def step(self) -> None:
         model = self.model
-        data = model.data_preprocessor(next(self._batches), True)
+        start = time.perf_counter()
+        batch = next(self._batches)
+        self.data_time += time.perf_counter() - start
+        data = model.data_preprocessor(batch, True)
         losses = model(**data, mode="loss")
         loss = sum(v for k, v in losses.items() if k.startswith("loss") or ".loss" in k)
         self.optimizer.zero_grad()
@@ -187,17 +191,33 @@ class _Interleave(Hook):
         self.last = 0.0
         self.runner_times: list[float] = []
         self.hand_times: list[float] = []
+        self.runner_data = self.hand_data = 0.0  # data loading inside the timed iterations
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         sync(runner.device)
         now = time.perf_counter()
         timed = runner.iter + 1 > self.warmup
+        waited = self.hand.data_time
         if timed:
             self.runner_times.append(now - self.last)
         self.hand.step()
         self.last = time.perf_counter()
         if timed:
             self.hand_times.append(self.last - now)
+            self.hand_data += self.hand.data_time - waited
+
+
+class _DataMark(Hook):
+    """Interleaved: the first hook of a runner iteration, so the data loading has finished."""
+
+    priority = "HIGHEST"
+
+    def __init__(self, clock: _Interleave) -> None:
+        self.clock = clock
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if runner.iter + 1 > self.clock.warmup:  # the loop's next(batches) and bookkeeping
+            self.clock.runner_data += time.perf_counter() - self.clock.last
 
 
 def _train(cfg: Config, *hooks: Hook) -> None:
@@ -232,17 +252,17 @@ def run_hand_loop(cfg: Config, warmup: int) -> float:
     return end - start
 
 
-def run_interleaved(cfg: Config, warmup: int) -> tuple[float, float]:
-    """Interleaved: (runner, hand loop) time over the window of one run of each, side by side."""
+def run_interleaved(cfg: Config, warmup: int) -> tuple[float, float, float, float]:
+    """Interleaved: runner and hand-loop times over the window, then their data loading times."""
     hand = _HandLoop(cfg)
     clock = _Interleave(hand, warmup)
     try:
-        _train(cfg, clock)
+        _train(cfg, _DataMark(clock), clock)
     finally:
         hand.close()
     expected = cfg.train_cfg["max_iters"] - warmup
     assert len(clock.runner_times) == len(clock.hand_times) == expected, "iteration count"
-    return sum(clock.runner_times), sum(clock.hand_times)
+    return sum(clock.runner_times), sum(clock.hand_times), clock.runner_data, clock.hand_data
 
 
 def measure(
@@ -257,15 +277,17 @@ def measure(
     _, batch, iters, warmup = CASES[name]
     runner_times: list[float] = []
     loop_times: list[float] = []
+    data_times: list[tuple[float, float]] = []  # interleaved: (runner, hand loop) per round
     with tempfile.TemporaryDirectory() as tmp:
         cfg = case_config(name, data_root, Path(tmp) / "work", workers, iters + warmup, device)
         if warm_run:  # untimed: first-use costs (imports, caches, data generation)
             run_runner(cfg, warmup)
         for index in range(rounds):
             if method == "interleaved":
-                ours, floor = run_interleaved(cfg, warmup)
+                ours, floor, ours_data, floor_data = run_interleaved(cfg, warmup)
                 runner_times.append(ours)
                 loop_times.append(floor)
+                data_times.append((ours_data, floor_data))
                 continue
             order = ("runner", "loop") if index % 2 == 0 else ("loop", "runner")
             for side in order:
@@ -277,6 +299,18 @@ def measure(
     per_iter = 1000 / iters
     print(summary("runner", [t * per_iter / 1000 for t in runner_times], unit="ms/iter"))
     print(summary("hand loop", [t * per_iter / 1000 for t in loop_times], unit="ms/iter"))
+    if data_times:  # what is left once each side's own data loading is taken out
+        ours_data = [d[0] * per_iter / 1000 for d in data_times]
+        floor_data = [d[1] * per_iter / 1000 for d in data_times]
+        print(summary("runner data", ours_data, unit="ms/iter"))
+        print(summary("hand data", floor_data, unit="ms/iter"))
+        print(
+            ratio_line(
+                f"runner / hand loop without data loading, {name}, workers {workers}",
+                [t - d[0] for t, d in zip(runner_times, data_times, strict=True)],
+                [t - d[1] for t, d in zip(loop_times, data_times, strict=True)],
+            )
+        )
     return runner_times, loop_times
 
 
