@@ -131,14 +131,16 @@ class BaseSegmentor(BaseModel, BaseModule):
                             f"flip_direction must be 'horizontal' or 'vertical' for prediction, "
                             f"got {direction!r}."
                         )
-                ori_shape = meta.get("ori_shape", logits.shape[2:])
-                logits = resize(
-                    logits,
-                    size=tuple(ori_shape)[:2],
-                    mode="bilinear",
-                    align_corners=self.align_corners,
-                    warning=False,
-                ).squeeze(0)
+                size = tuple(int(s) for s in meta.get("ori_shape", logits.shape[2:])[:2])
+                if tuple(logits.shape[2:]) != size:  # same size: bilinear is the identity
+                    logits = resize(
+                        logits,
+                        size=size,
+                        mode="bilinear",
+                        align_corners=self.align_corners,
+                        warning=False,
+                    )
+                logits = logits.squeeze(0)
             if channels > 1:
                 # max().indices: the same first-maximum index as argmax, several times
                 # faster on CPU (argmax over a strided dim is not vectorised)
