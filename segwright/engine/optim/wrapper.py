@@ -31,6 +31,9 @@ def _has_batch_norm(model: nn.Module) -> bool:
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
 
 
+_NO_CONTEXT = contextlib.nullcontext()  # reusable: it holds no state
+
+
 @OPTIM_WRAPPERS.register_module()
 class OptimWrapper:
     """A torch optimizer plus gradient clipping and gradient accumulation.
@@ -232,14 +235,15 @@ class OptimWrapper:
             )
         return loss / factor
 
-    @contextlib.contextmanager
-    def optim_context(self, model: nn.Module) -> Iterator[None]:
-        """Run the forward of one iteration: skips DDP gradient sync on non-update iterations."""
+    def optim_context(self, model: nn.Module) -> contextlib.AbstractContextManager[Any]:
+        """Run the forward of one iteration: skips DDP gradient sync on non-update iterations.
+
+        Returns a context manager (no generator: this runs every iteration, and the usual case
+        needs nothing but a shared ``nullcontext``). Subclasses may wrap it in their own.
+        """
         if not self.should_sync() and hasattr(model, "no_sync"):
-            with model.no_sync():
-                yield
-        else:
-            yield
+            return model.no_sync()
+        return _NO_CONTEXT
 
     @property
     def inner_count(self) -> int:
