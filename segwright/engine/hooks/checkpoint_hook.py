@@ -104,12 +104,10 @@ class CheckpointHook(Hook):
     ) -> None:
         if self.by_epoch:
             return
-        done = runner.iter + 1  # every_n_train_iters and is_last_train_iter, written out
-        since = done - self.save_begin
-        if (self.interval > 0 and since >= 0 and since % self.interval == 0) or (
-            self.save_last and done == runner.max_iters
+        if self.every_n_train_iters(runner, self.interval, self.save_begin) or (
+            self.save_last and self.is_last_train_iter(runner)
         ):
-            self._save_periodic(runner, done)
+            self._save_periodic(runner, runner.iter + 1)
 
     def after_train_epoch(self, runner: Any) -> None:
         if not self.by_epoch:

@@ -35,20 +35,16 @@ class IterTimerHook(Hook):
         runner.log_store.update_scalar(f"{mode}/time", now - self._last)
         self._last = now
 
-    # The train methods run every iteration: written out, without the helpers' key formatting.
     def before_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None) -> None:
-        runner.log_store.update_scalar("train/data_time", time.perf_counter() - self._last)
+        self._before_iter(runner, "train")
 
     def after_train_iter(
         self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None
     ) -> None:
-        now = time.perf_counter()
-        store = runner.log_store
-        store.update_scalar("train/time", now - self._last)
-        self._last = now
-        finished = runner.iter + 1
-        per_iter = (now - self._start_time) / max(finished - self._start_iter, 1)
-        store.update_info("eta", per_iter * (runner.max_iters - finished))
+        self._after_iter(runner, "train")
+        done = runner.iter + 1 - self._start_iter
+        per_iter = (time.perf_counter() - self._start_time) / max(done, 1)
+        runner.log_store.update_info("eta", per_iter * (runner.max_iters - runner.iter - 1))
 
     def before_val_epoch(self, runner: Any) -> None:
         self._last = time.perf_counter()

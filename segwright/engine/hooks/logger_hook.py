@@ -53,14 +53,6 @@ class LoggerHook(Hook):
         self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None
     ) -> None:
         by_epoch = runner.train_loop.by_epoch
-        if not by_epoch:  # the usual case, checked without the helpers (every iteration)
-            done = runner.iter + 1
-            if (
-                (self.interval <= 0 or done % self.interval)
-                and (self.interval_exp_name <= 0 or done % self.interval_exp_name)
-                and done != runner.max_iters
-            ):
-                return
         if self.every_n_train_iters(runner, self.interval_exp_name):
             runner.logger.info(f"Exp name: {runner.experiment_name}")
         due = (

@@ -12,29 +12,20 @@ from segwright.registry import HOOKS
 class RuntimeInfoHook(Hook):
     priority = "VERY_HIGH"
 
-    def __init__(self) -> None:
-        self._keys: dict[str, str] = {}  # output name -> "train/<name>", built once per name
-
     def after_train_iter(
         self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None
     ) -> None:
         # Read here, not before the iteration: MMCV-style updater hooks set the lr in
         # before_train_iter after this hook would have run; schedulers step later (LOW).
-        store, optim_wrapper = runner.log_store, runner.optim_wrapper
-        lrs = optim_wrapper.get_lr()
-        store.update_scalar("lr", lrs["lr"][0])
+        lrs = runner.optim_wrapper.get_lr()
+        runner.log_store.update_scalar("lr", lrs["lr"][0])
         if "base_lr" in lrs:
-            store.update_scalar("base_lr", lrs["base_lr"][0])
+            runner.log_store.update_scalar("base_lr", lrs["base_lr"][0])
         if outputs:
-            keys = self._keys
-            for name, value in outputs.items():
-                key = keys.get(name)
-                if key is None:
-                    key = keys[name] = f"train/{name}"
-                store.update_scalar(key, value)
-        grad_norm = getattr(optim_wrapper, "last_grad_norm", None)
+            runner.log_store.update_scalars({f"train/{k}": v for k, v in outputs.items()})
+        grad_norm = getattr(runner.optim_wrapper, "last_grad_norm", None)
         if grad_norm is not None:
-            store.update_scalar("train/grad_norm", grad_norm)
+            runner.log_store.update_scalar("train/grad_norm", grad_norm)
 
     def after_val_epoch(self, runner: Any, metrics: dict[str, Any] | None = None) -> None:
         for key, value in (metrics or {}).items():

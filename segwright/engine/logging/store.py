@@ -53,11 +53,7 @@ class LogStore:
 
     def update_scalar(self, key: str, value: Any, count: int = 1) -> None:
         history = self.scalars[key]
-        # Runs several times per training iteration: to_float and update inlined on purpose.
-        if isinstance(value, torch.Tensor):
-            value = value.item() if value.numel() == 1 else to_float(value)
-        history.values.append(float(value))
-        history.counts.append(count)
+        history.update(to_float(value), count)
         if len(history.values) > self.MAX_HISTORY:
             del history.values[: -self.MAX_HISTORY // 2]
             del history.counts[: -self.MAX_HISTORY // 2]

@@ -170,8 +170,7 @@ class ParamScheduler:
             self.last_step += 1
             for i, (group, value) in enumerate(zip(groups, self._get_value())):
                 group[self.param_name] = value
-                if self.verbose:
-                    self._log_value(i, value)
+                self._log_value(i, value)
         self._last_value = [group[self.param_name] for group in groups]
 
     def _log_value(self, group_index: int, value: Any) -> None:
