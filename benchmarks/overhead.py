@@ -25,6 +25,12 @@ start from the same initial weights. Two methods (``--method``):
 Both time the same iterations (after ``--warmup`` untimed ones), data loading included, and
 repeat over ``--rounds`` rounds.
 
+``--breakdown`` adds one untimed interleaved run in which every hook call of a training
+iteration is timed where it runs (right after the data loading or the train step), and then
+called a second time at once; the second call does the same work with warm caches, so the gap
+between the two is the cost of bringing the hook's code and data back into the CPU caches.
+``ParamSchedulerHook`` is not called twice (a second call would step the schedule).
+
 Models: ``toy`` (segwright.testing's two-layer model on 64x64, where the per-iteration cost of
 the framework shows most), ``unet`` (the demo's UNet at 64x64, batch 8) and ``pspnet``
 (PSPNet-R50-D8 512x512 batch 2 from the shipped ADE20K config, on a fake ADE20K tree).
@@ -50,6 +56,7 @@ from segwright.config import Config
 from segwright.engine.data import pseudo_collate, shutdown_workers
 from segwright.engine.dist import revert_sync_batchnorm
 from segwright.engine.hooks import Hook
+from segwright.engine.hooks.hook import implements
 from segwright.engine.runner import Runner
 from segwright.registry import DATASETS, MODELS
 
@@ -223,14 +230,49 @@ class _DataMark(Hook):
             self.clock.runner_data += time.perf_counter() - self.clock.last
 
 
-def _train(cfg: Config, *hooks: Hook) -> None:
-    runner = Runner.from_cfg(copy.deepcopy(cfg))
+class _TimedRunner(Runner):
+    """--breakdown: times each hook call of a training iteration, then calls it again."""
+
+    #: hooks whose second call would change the training itself
+    NOT_REPEATED = ("ParamSchedulerHook", "_Interleave", "_DataMark")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.timed_from = 1  # the first iteration (counted from 1) whose hook calls are timed
+        self.first: dict[str, list[float]] = {}
+        self.again: dict[str, list[float]] = {}
+
+    def call_hook(self, stage: str, **kwargs) -> None:
+        if (
+            stage not in ("before_train_iter", "after_train_iter")
+            or self.iter + 1 < self.timed_from
+        ):
+            super().call_hook(stage, **kwargs)
+            return
+        for hook in [hook for hook in self.hooks if implements(hook, stage)]:
+            name = f"{stage}: {type(hook).__name__}"
+            method = getattr(hook, stage)
+            start = time.perf_counter()
+            method(self, **kwargs)
+            self.first.setdefault(name, []).append(time.perf_counter() - start)
+            if type(hook).__name__ not in self.NOT_REPEATED:
+                start = time.perf_counter()
+                method(self, **kwargs)
+                self.again.setdefault(name, []).append(time.perf_counter() - start)
+
+
+def _train(cfg: Config, *hooks: Hook, runner_cls: type[Runner] = Runner, **attrs) -> Runner:
+    """Train a runner built from ``cfg`` with ``hooks`` added and ``attrs`` set on it."""
+    runner = runner_cls.from_cfg(copy.deepcopy(cfg))
     for hook in (_Seed(), *hooks):
         runner.register_hook(hook)
+    for key, value in attrs.items():
+        setattr(runner, key, value)
     try:
         runner.train()
     finally:
         runner.close()
+    return runner
 
 
 def run_runner(cfg: Config, warmup: int) -> float:
@@ -274,6 +316,36 @@ def run_interleaved(
     return sum(clock.runner_times), sum(clock.hand_times), clock.runner_data, clock.hand_data
 
 
+def run_breakdown(cfg: Config, warmup: int) -> _TimedRunner:
+    """One interleaved run with every hook call of the timed iterations timed twice."""
+    hand = _HandLoop(cfg)
+    try:
+        runner = _train(
+            cfg, _Interleave(hand, warmup), runner_cls=_TimedRunner, timed_from=warmup + 1
+        )
+    finally:
+        hand.close()
+    return runner  # type: ignore[return-value]
+
+
+def print_breakdown(runner: _TimedRunner) -> None:
+    """Per hook call: median and mean of the first call, median of the repeated call (us)."""
+    print("hook calls in the loop, us per iteration: first call (median, mean), called again")
+    totals = [0.0, 0.0, 0.0]
+    for name, times in runner.first.items():
+        if name.split(": ")[1].startswith("_"):
+            continue  # the benchmark's own hooks
+        first = [statistics.median(times) * 1e6, statistics.mean(times) * 1e6]
+        again = runner.again.get(name)
+        # a hook that is not repeated counts with its first call in the total of the last column
+        again_us = statistics.median(again) * 1e6 if again else first[0]
+        for index, value in enumerate((*first, again_us)):
+            totals[index] += value
+        shown = f"{again_us:8.1f}" if again else "  (not repeated)"
+        print(f"  {name:<40} {first[0]:8.1f} {first[1]:8.1f} {shown}")
+    print(f"  {'all hooks':<40} {totals[0]:8.1f} {totals[1]:8.1f} {totals[2]:8.1f}")
+
+
 def measure(
     name: str,
     workers: int,
@@ -283,6 +355,7 @@ def measure(
     warm_run: bool = True,
     method: str = "interleaved",
     split_data: bool = False,
+    breakdown: bool = False,
 ) -> tuple[list, list]:
     _, batch, iters, warmup = CASES[name]
     runner_times: list[float] = []
@@ -306,7 +379,10 @@ def measure(
                     runner_times.append(run_runner(cfg, warmup))
                 else:
                     loop_times.append(run_hand_loop(cfg, warmup))
+        timed_runner = run_breakdown(cfg, warmup) if breakdown else None
     print(f"{name}, batch {batch}, num_workers {workers}, {method}: {iters} timed iterations")
+    if timed_runner is not None:
+        print_breakdown(timed_runner)
     per_iter = 1000 / iters
     print(summary("runner", [t * per_iter / 1000 for t in runner_times], unit="ms/iter"))
     print(summary("hand loop", [t * per_iter / 1000 for t in loop_times], unit="ms/iter"))
@@ -346,6 +422,11 @@ def main() -> None:
         help="interleaved: also time each side's data loading and print the ratio without it",
     )
     parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="one more (untimed) run that times each hook call in the loop, and again at once",
+    )
+    parser.add_argument(
         "--no-warm-run",
         action="store_true",
         help="skip the untimed first Runner run (for slow models; warm-up iterations remain)",
@@ -373,6 +454,7 @@ def main() -> None:
                     warm_run=not args.no_warm_run,
                     method=args.method,
                     split_data=args.split_data,
+                    breakdown=args.breakdown,
                 )
                 line = ratio_line(
                     f"runner / hand loop, {name}, workers {workers}", runner_times, loop_times

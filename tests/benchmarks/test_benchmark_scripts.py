@@ -48,12 +48,26 @@ def test_startup_quick_run_ends_with_the_first_iteration_ratio():
 
 def test_overhead_toy_run_ends_with_the_ratio_for_both_methods():
     for method in ("interleaved", "runs"):
+        breakdown = ("--breakdown",) if method == "interleaved" else ()
         lines = run_script(
             "overhead.py",
             *("--models", "toy", "--workers", "0", "--rounds", "1", "--iters", "4"),
-            *("--method", method, "--no-warm-run", "--threads", "1"),
+            *("--method", method, "--no-warm-run", "--threads", "1", *breakdown),
         )
         assert RATIO.fullmatch(lines[-1]), lines[-1]
         assert lines[-1].startswith("ratio (runner / hand loop, toy, workers 0)")
         assert f"toy, batch 2, num_workers 0, {method}: 4 timed iterations" in lines
         assert "| toy | 0 |" in "\n".join(lines)
+        rows = [line.split() for line in lines if line.startswith("  ") and "Hook" in line]
+        if breakdown:  # every default hook with a per-iteration stage, timed in the loop
+            names = {row[1] for row in rows}
+            assert names == {
+                "IterTimerHook",
+                "RuntimeInfoHook",
+                "LoggerHook",
+                "ParamSchedulerHook",
+                "CheckpointHook",
+            }, rows
+            assert any("(not repeated)" in line and "ParamSchedulerHook" in line for line in lines)
+        else:
+            assert not rows
