@@ -29,6 +29,21 @@ def test_local_backend_writes_json_lines_and_config(tmp_path):
     assert "model = dict(type='ToySegModel'" in (vis / "config.py").read_text()
 
 
+def test_local_backend_lines_are_in_the_file_at_once_and_it_reopens_after_close(tmp_path):
+    from segwright.engine.logging.backends import LocalVisBackend
+
+    backend = LocalVisBackend(save_dir=tmp_path / "vis_data")
+    path = tmp_path / "vis_data" / "scalars.json"
+    backend.add_scalars({"loss": 0.5}, step=1)
+    assert json.loads(path.read_text()) == {"loss": 0.5, "step": 1}  # flushed, not buffered
+    backend.close()
+    backend.add_scalars({"loss": 0.25}, step=2)  # e.g. Runner.val() after train() closed it
+    backend.close()
+    backend.close()  # closing twice is harmless
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert lines == [{"loss": 0.5, "step": 1}, {"loss": 0.25, "step": 2}]
+
+
 def test_tensorboard_event_files_hold_the_scalars(tmp_path):
     pytest.importorskip("tensorboard", reason="the tensorboard extra is not installed")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
