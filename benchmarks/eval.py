@@ -23,8 +23,8 @@ hand-written version on the same model: normalise, cut the same windows, run the
 add them into a sum and a count map, divide, argmax (through ``max()``, as segwright does).
 The two sides must give the same logits (max abs diff printed) and predictions; they are
 timed interleaved. The default is Cityscapes' setting with each side divided by four (image
-256x512, crop 128x256, stride 85x171, 3x3 windows, 19 classes). The minimal side takes mean, std and the BGR->RGB swap from
-the config's ``data_preprocessor``.
+256x512, crop 128x256, stride 85x171, 3x3 windows, 19 classes). The minimal side takes mean,
+std and the BGR->RGB swap from the config's ``data_preprocessor``.
 
 Models: the shipped PSPNet configs (``--config`` ADE20K 512x512 for ``metric``,
 ``--slide-config`` Cityscapes for ``slide``) with a ResNet-18 backbone and MMSeg's

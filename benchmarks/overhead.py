@@ -249,7 +249,10 @@ class _TimedRunner(Runner):
         ):
             super().call_hook(stage, **kwargs)
             return
-        for hook in [hook for hook in self.hooks if implements(hook, stage)]:
+        # the runner's own per-stage list (filled in the warm-up iterations), as call_hook uses:
+        # building it here would touch every hook just before the first timed call
+        hooks = self._hooks_by_stage.get(stage) or [h for h in self._hooks if implements(h, stage)]
+        for hook in hooks:
             name = f"{stage}: {type(hook).__name__}"
             method = getattr(hook, stage)
             start = time.perf_counter()
