@@ -21,6 +21,18 @@ from segwright.utils.suggest import did_you_mean
 #: Scope prefixes found in OpenMMLab configs (``type='mmseg.EncoderDecoder'``); they name our own classes.
 KNOWN_SCOPES = ("segwright", "mmseg", "mmengine", "mmcv", "mmdet", "mmpretrain", "mmcls")
 
+#: Scopes whose meaning of a shared name differs from the semantic-segmentation one. A name
+#: that MMDetection and MMSegmentation both use (``Resize``, ``LoadAnnotations``,
+#: ``CityscapesDataset``, ``CrossEntropyLoss``...) is registered twice: once in the shared table
+#: (MMSeg's meaning, what every scope without a table of its own sees) and once in the
+#: ``mmdet`` table. Every other scope name reads the shared table only.
+SCOPES_WITH_TABLES = ("mmdet",)
+
+# The scope that unprefixed names are looked up in first (a config's ``default_scope``).
+_DEFAULT_SCOPE: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "segwright_default_scope", default=None
+)
+
 # The config key path of the dict being built, e.g. ``model.decode_head.loss_decode[1]``.
 _BUILD_PATH: contextvars.ContextVar[str] = contextvars.ContextVar(
     "segwright_build_path", default=""
@@ -60,6 +72,39 @@ def split_scope(key: str) -> tuple[str | None, str]:
     return None, key
 
 
+def normalize_scope(scope: Any, key: str = "default_scope") -> str | None:
+    """The table a scope name reads: ``'mmdet'`` -> ``'mmdet'``; ``'mmseg'``, None... -> None.
+
+    Raises:
+        ConfigError: ``scope`` is not a scope name segwright knows.
+    """
+    if scope is None:
+        return None
+    if not isinstance(scope, str) or scope not in KNOWN_SCOPES:
+        raise ConfigError(
+            f"{key}={scope!r} is not a scope segwright knows. Use one of "
+            f"{', '.join(repr(s) for s in KNOWN_SCOPES)} ('mmdet' for MMDetection configs, "
+            "'mmseg' for MMSegmentation ones), or leave it unset."
+        )
+    return scope if scope in SCOPES_WITH_TABLES else None
+
+
+def current_scope() -> str | None:
+    """The scope unprefixed ``type`` names are looked up in first (None: the shared table)."""
+    return _DEFAULT_SCOPE.get()
+
+
+@contextlib.contextmanager
+def default_scope(scope: str | None, key: str = "default_scope") -> Iterator[str | None]:
+    """Look unprefixed names up in ``scope`` first while the block runs (a config's
+    ``default_scope``: ``'mmdet'`` gives ``Resize`` MMDetection's meaning)."""
+    token = _DEFAULT_SCOPE.set(normalize_scope(scope, key))
+    try:
+        yield _DEFAULT_SCOPE.get()
+    finally:
+        _DEFAULT_SCOPE.reset(token)
+
+
 def _import_dotted(path: str) -> Any | None:
     """Import ``pkg.module.Name`` and return the object, or None when it does not resolve."""
     module_name, dot, attr = path.rpartition(".")
@@ -91,6 +136,7 @@ class Registry:
         self._locations = list(locations)
         self._imported = not self._locations
         self._module_dict: dict[str, Any] = {}
+        self._scoped: dict[str, dict[str, Any]] = {}  # scope -> its own meaning of shared names
         self._build_func = build_func
 
     def __repr__(self) -> str:
@@ -98,7 +144,19 @@ class Registry:
 
     # -- registration ----------------------------------------------------------------------
 
-    def _register(self, module: Any, names: str | Sequence[str] | None, force: bool) -> None:
+    def _register(
+        self,
+        module: Any,
+        names: str | Sequence[str] | None,
+        force: bool,
+        scope: str | None = None,
+    ) -> None:
+        if scope is not None and scope not in SCOPES_WITH_TABLES:
+            raise ValueError(
+                f"scope={scope!r}: only {', '.join(SCOPES_WITH_TABLES)} has a table of its own; "
+                "register without a scope to add to the shared table."
+            )
+        table = self._module_dict if scope is None else self._scoped.setdefault(scope, {})
         if not callable(module):
             raise TypeError(
                 f"Only callables can be registered in the {self.name} registry, got {module!r}."
@@ -110,39 +168,42 @@ class Registry:
         for name in names:
             if not isinstance(name, str):
                 raise TypeError(f"Registered names must be strings, got {name!r}.")
-            existing = self._module_dict.get(name)
+            existing = table.get(name)
             if existing is not None and existing is not module and not force:
                 where = getattr(existing, "__module__", "?")
+                within = f" (scope {scope!r})" if scope else ""
                 raise RegistryError(
-                    f"{name!r} is already registered in the {self.name} registry (by {where}). "
-                    "Pick another name, or pass force=True to replace it."
+                    f"{name!r} is already registered in the {self.name} registry{within} (by "
+                    f"{where}). Pick another name, or pass force=True to replace it."
                 )
-            self._module_dict[name] = module
+            table[name] = module
 
     def register_module(
         self,
         name: str | Sequence[str] | None = None,
         force: bool = False,
         module: Any = None,
+        scope: str | None = None,
     ) -> Any:
         """Register a class or function, as a decorator or a call.
 
         ``@R.register_module()``, ``@R.register_module(name='Alias')`` or
         ``R.register_module(module=Cls)`` (returns ``Cls``). A duplicate name raises unless
-        ``force=True``.
+        ``force=True``. ``scope='mmdet'`` registers MMDetection's meaning of a name that the
+        shared table already gives MMSegmentation's meaning (see :data:`SCOPES_WITH_TABLES`).
         """
         if not isinstance(force, bool):
             raise TypeError(f"force must be a bool, got {type(force).__name__}.")
         if module is not None:
-            self._register(module, name, force)
+            self._register(module, name, force, scope)
             return module
         if name is not None and not isinstance(name, str) and callable(name):
             # MMCV's deprecated form: register_module(SomeClass).
-            self._register(name, None, force)
+            self._register(name, None, force, scope)
             return name
 
         def decorator(obj: Any) -> Any:
-            self._register(obj, name, force)
+            self._register(obj, name, force, scope)
             return obj
 
         return decorator
@@ -164,15 +225,21 @@ class Registry:
             raise
 
     def get(self, key: str) -> Any | None:
-        """The object registered as ``key`` (scope prefixes such as ``mmseg.`` ignored), else None.
+        """The object registered as ``key``, else None.
 
-        A dotted Python path (``my_pkg.hooks.MyHook``) is imported as a last resort, as
-        MMEngine does for configs that name classes by their import path.
+        The scope, a ``mmdet.`` prefix or else the current :func:`default_scope`, picks that
+        scope's meaning of a shared name; every other name (and ``mmseg.``/``mmengine.``
+        prefixed ones) reads the shared table. A dotted Python path (``my_pkg.hooks.MyHook``)
+        is imported as a last resort, as MMEngine does for configs that name classes by their
+        import path.
         """
         self.import_builtins()
+        prefix, bare = split_scope(key)
+        scope = normalize_scope(prefix) if prefix is not None else current_scope()
+        if scope is not None and bare in self._scoped.get(scope, {}):
+            return self._scoped[scope][bare]
         if key in self._module_dict:
             return self._module_dict[key]
-        _, bare = split_scope(key)
         if bare in self._module_dict:
             return self._module_dict[bare]
         if "." in key:
@@ -187,9 +254,10 @@ class Registry:
         return len(self._module_dict)
 
     def names(self) -> list[str]:
-        """All registered names, sorted."""
+        """All registered names, sorted; scoped meanings as ``'mmdet.Resize'``."""
         self.import_builtins()
-        return sorted(self._module_dict)
+        scoped = [f"{scope}.{name}" for scope, table in self._scoped.items() for name in table]
+        return sorted([*self._module_dict, *scoped])
 
     def set_build_func(self, build_func: Callable[..., Any]) -> None:
         """Replace how this registry builds (e.g. schedulers convert epochs to iterations)."""
@@ -296,7 +364,10 @@ def build_from_cfg(
     args = dict(cfg)
     for name, value in (default_args or {}).items():
         args.setdefault(name, value)
-    args.pop("_scope_", None)
+    scope = args.pop("_scope_", None)
+    if scope is not None:  # MMEngine: this dict and what it builds read names in that scope
+        with default_scope(scope, key=join_path(current_build_path(), "_scope_")):
+            return build_from_cfg(args, registry)
     if "type" not in args:
         raise ConfigError(
             f"The {registry.name} config{_describe_path()} has no 'type' key: {dict(cfg)!r}. "

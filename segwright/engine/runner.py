@@ -8,11 +8,12 @@ optimizer wrapper and the schedulers; ``test()`` builds only the test loop.
 from __future__ import annotations
 
 import copy
+import functools
 import platform
 import random
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,16 @@ from segwright.engine.logging.logger import close_file_handlers
 from segwright.engine.priority import get_priority
 from segwright.engine.runner_checkpoint import CheckpointMixin
 from segwright.engine.speed import apply_speed_options
-from segwright.registry import EVALUATORS, HOOKS, LOOPS, METRICS, MODELS, build_if_dict
+from segwright.registry import (
+    EVALUATORS,
+    HOOKS,
+    LOOPS,
+    METRICS,
+    MODELS,
+    build_if_dict,
+    normalize_scope,
+)
+from segwright.registry import default_scope as registry_scope
 from segwright.utils.dist import get_rank, get_world_size, is_main_process
 from segwright.utils.errors import ConfigError
 
@@ -76,6 +86,17 @@ def _pick_device(device: str | torch.device | None) -> torch.device:
             f"Device {device} was asked for, but CUDA is not available here. Use --device cpu."
         )
     return device
+
+
+def _in_default_scope(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a Runner method with the config's ``default_scope`` as the registries' scope."""
+
+    @functools.wraps(method)
+    def wrapper(self: Runner, *args: Any, **kwargs: Any) -> Any:
+        with registry_scope(self.default_scope):
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 class Runner(CheckpointMixin):
@@ -117,6 +138,9 @@ class Runner(CheckpointMixin):
         compile: Any = None,
     ) -> None:
         self.cfg = cfg if cfg is not None else Config()
+        # The scope unprefixed type names read while this runner builds (MMDet's meaning of
+        # Resize, LoadAnnotations... under 'mmdet'); set around every build, never globally.
+        self.default_scope = normalize_scope(default_scope)
         self.work_dir = Path(work_dir).resolve()
         self.timestamp = time.strftime("%Y%m%d_%H%M%S", time.localtime())
         self.launcher = launcher
@@ -154,7 +178,8 @@ class Runner(CheckpointMixin):
         if isinstance(model, Mapping) and data_preprocessor is not None:
             model = dict(model)
             model.setdefault("data_preprocessor", data_preprocessor)
-        built = build_if_dict(model, MODELS, key="model")
+        with registry_scope(self.default_scope):
+            built = build_if_dict(model, MODELS, key="model")
         if not self.distributed:
             if any(isinstance(m, nn.SyncBatchNorm) for m in built.modules()):
                 self.logger.info("SyncBN needs a process group; this single-process run uses BN.")
@@ -284,6 +309,7 @@ class Runner(CheckpointMixin):
 
     # -- hooks -----------------------------------------------------------------------------
 
+    @_in_default_scope
     def register_hook(
         self, hook: Hook | Mapping[str, Any], priority: int | str | None = None, key: str = ""
     ) -> None:
@@ -430,6 +456,7 @@ class Runner(CheckpointMixin):
 
     # -- commands --------------------------------------------------------------------------
 
+    @_in_default_scope
     def train(self) -> nn.Module:
         """Train as configured; return the trained model."""
         self.train_loop = self._build_train_loop()
@@ -451,6 +478,7 @@ class Runner(CheckpointMixin):
             self.scalar_writer.close()
         return model
 
+    @_in_default_scope
     def val(self) -> dict[str, Any]:
         """Run the validation loop once; return its metrics."""
         self.val_loop = self.val_loop or self._build_eval_loop("val")
@@ -464,6 +492,7 @@ class Runner(CheckpointMixin):
         self.call_hook("after_run")
         return metrics
 
+    @_in_default_scope
     def test(self) -> dict[str, Any]:
         """Run the test loop once; return its metrics."""
         self.test_loop = self._build_eval_loop("test")
