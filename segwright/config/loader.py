@@ -18,6 +18,7 @@ from segwright.config.config_dict import ConfigDict
 from segwright.config.merge import merge_into
 from segwright.config.parsing import (
     BASE_KEY,
+    DICT_KEYS,
     RESERVED_KEYS,
     TOKEN_PREFIX,
     KeyPath,
@@ -107,6 +108,8 @@ def load(
     owners: dict[str, str] = {}
     for base in parsed.bases:
         base_path = resolve_base_path(base, path, base_dir)
+        if not base_path.is_file():
+            base_path = _renamed_base(base_path, base, parsed, path)
         loaded = load(base_path, stack, _included_by=path)
         duplicates = sorted(set(loaded.values) & set(base_values))
         if duplicates:
@@ -127,6 +130,7 @@ def load(
     # In-place edits through _base_ (``_base_.model.x = 1``) must reach the merge, as in MMEngine.
     own = evaluate(parsed, base_values)
     own = _resolve_references(own, parsed, base_values)
+    own = _unwrap_trailing_commas(own, parsed, path)
     _warn_deprecated(own.pop(DEPRECATION_KEY, None), path)
     _check_reserved(own, path)
     layer_values, lines = _with_base_edits(own, parsed.lines, base_values)
@@ -154,6 +158,47 @@ def _warn_deprecated(info: Any, path: Path) -> None:
     if info.get("reference"):
         message += f" See {info['reference']}."
     warnings.warn(message, DeprecationWarning, stacklevel=2)
+
+
+def _line_of(parsed: ParsedFile, key: str) -> str:
+    line = parsed.lines.get((key,))
+    return f":{line}" if line else ""
+
+
+def _unwrap_trailing_commas(
+    values: dict[str, Any], parsed: ParsedFile, path: Path
+) -> dict[str, Any]:
+    """Take the dict out of ``key = dict(...),``'s 1-tuple for keys that hold one dict, and warn."""
+    for key in DICT_KEYS & set(values):
+        value = values[key]
+        if isinstance(value, tuple) and len(value) == 1 and isinstance(value[0], Mapping):
+            warnings.warn(
+                f"{display_path(path)}{_line_of(parsed, key)}: '{key} = dict(...),' ends with a "
+                f"comma, which makes '{key}' a tuple holding one dict. '{key}' must be a dict, "
+                "so it is read as that dict and merged with the base as usual (MMCV/MMEngine "
+                "would fail on the tuple). Remove the trailing comma to silence this warning.",
+                UserWarning,
+                stacklevel=2,
+            )
+            values[key] = value[0]
+    return values
+
+
+def _renamed_base(missing: Path, base: str, parsed: ParsedFile, path: Path) -> Path:
+    """A 2.x-named MMDetection base that exists under its 3.x name (warned), else ``missing``."""
+    from segwright.config.shipped import find_renamed_base
+
+    renamed = find_renamed_base(missing)
+    if renamed is None:
+        return missing
+    warnings.warn(
+        f"{display_path(path)}{_line_of(parsed, BASE_KEY)}: the _base_ {base!r} does not exist; "
+        f"using {display_path(renamed)}, its MMDetection 3.x name (3.x joins the method's words "
+        "with '-', e.g. mask-rcnn_r50_fpn.py). Write the new name to silence this warning.",
+        UserWarning,
+        stacklevel=2,
+    )
+    return renamed
 
 
 def _check_reserved(values: Mapping[str, Any], path: Path) -> None:

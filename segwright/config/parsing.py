@@ -189,10 +189,30 @@ def _bases_from_ast(tree: ast.Module, path: Path) -> list[str]:
     return []
 
 
+#: Top-level keys whose value is one dict. ``key = dict(...),`` (a stray trailing comma, as in
+#: MMDetection's fine-tuning guide) makes a 1-tuple of it; the loader reads the dict (and
+#: warns) for these keys, since a tuple there can only be a mistake.
+DICT_KEYS = frozenset(
+    {
+        "model", "data_preprocessor", "tta_model", "default_hooks", "env_cfg", "randomness",
+        "log_processor", "visualizer", "optim_wrapper", "train_cfg", "val_cfg", "test_cfg",
+        "train_dataloader", "val_dataloader", "test_dataloader", "model_wrapper_cfg",
+        # MMSeg 0.x keys
+        "data", "optimizer", "optimizer_config", "lr_config", "momentum_config",
+        "checkpoint_config", "log_config", "evaluation", "runner", "dist_params",
+    }
+)  # fmt: skip
+
+
 def _warn_trailing_commas(tree: ast.Module, path: Path) -> None:
-    """Warn about ``x = dict(...),``: a one-element tuple that replaces the base value."""
+    """Warn about ``x = dict(...),``: a one-element tuple that replaces the base value.
+
+    Keys of :data:`DICT_KEYS` are left to the loader, which reads the dict out of the tuple.
+    """
     for node in tree.body:
         if not isinstance(node, ast.Assign) or not isinstance(node.value, ast.Tuple):
+            continue
+        if ast.unparse(node.targets[0]) in DICT_KEYS:
             continue
         elts = node.value.elts
         # A bare tuple starts where its element starts; "(dict(...),)" is written on purpose.

@@ -339,14 +339,49 @@ def test_delete_in_yaml(tmp_path):
 
 
 def test_trailing_comma_makes_a_tuple_and_warns(tmp_path):
-    write(tmp_path, "base.py", "model = dict(a=1, b=2)\n")
-    child = write(tmp_path, "child.py", "_base_ = 'base.py'\nx = 1\nmodel = dict(a=3),\n")
+    write(tmp_path, "base.py", "losses = dict(a=1, b=2)\n")
+    child = write(tmp_path, "child.py", "_base_ = 'base.py'\nx = 1\nlosses = dict(a=3),\n")
     with pytest.warns(
-        UserWarning, match=r"child\.py:3: 'model = dict\(\.\.\.\),' ends with a comma"
+        UserWarning, match=r"child\.py:3: 'losses = dict\(\.\.\.\),' ends with a comma"
     ):
         cfg = Config.fromfile(child)
     # As in MMCV/MMEngine the tuple replaces the base dict.
-    assert cfg.model == ({"a": 3},)
+    assert cfg.losses == ({"a": 3},)
+
+
+def test_trailing_comma_on_a_dict_key_reads_the_dict_and_merges(tmp_path):
+    # MMDetection's fine-tuning guide writes "default_hooks = dict(logger=...)," (MMEngine
+    # then fails); a key that must hold one dict is read as that dict, with a warning.
+    write(tmp_path, "base.py", "model = dict(a=1, b=2)\ndefault_hooks = dict(logger=dict(i=50))\n")
+    child = write(
+        tmp_path,
+        "child.py",
+        "_base_ = 'base.py'\nx = 1\nmodel = dict(a=3),\ndefault_hooks = dict(logger=dict(i=1)),\n",
+    )
+    with pytest.warns(UserWarning) as record:
+        cfg = Config.fromfile(child)
+    messages = [str(w.message) for w in record]
+    assert any(
+        "child.py:3: 'model = dict(...),' ends with a comma" in m and "read as that dict" in m
+        for m in messages
+    )
+    assert any("child.py:4: 'default_hooks = dict(...),'" in m for m in messages)
+    assert not any("replaces the base value" in m for m in messages)
+    assert cfg.model == {"a": 3, "b": 2}
+    assert cfg.default_hooks == {"logger": {"i": 1}}
+
+
+def test_mmdet_2x_base_name_resolves_to_the_3x_file(tmp_path):
+    write(tmp_path, "_base_/models/mask-rcnn_r50_fpn.py", "model = dict(type='MaskRCNN')\n")
+    child = write(
+        tmp_path, "cityscapes/guide.py", "_base_ = ['../_base_/models/mask_rcnn_r50_fpn.py']\n"
+    )
+    with pytest.warns(UserWarning, match=r"guide\.py:1: the _base_ '\.\./_base_/models/mask_rcnn"):
+        cfg = Config.fromfile(child)
+    assert cfg.model == {"type": "MaskRCNN"}
+    missing = write(tmp_path, "other.py", "_base_ = ['_base_/models/cascade_rcnn.py']\n")
+    with pytest.raises(ConfigError, match="Base config not found"):
+        Config.fromfile(missing)
 
 
 def test_parenthesised_one_element_tuple_does_not_warn(tmp_path):
