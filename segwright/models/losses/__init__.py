@@ -12,9 +12,12 @@ from segwright.models.losses.cross_entropy import (
     cross_entropy,
     mask_cross_entropy,
 )
+from segwright.models.losses.det_cross_entropy import DetCrossEntropyLoss
 from segwright.models.losses.dice import DiceLoss, dice_loss
 from segwright.models.losses.focal import FocalLoss, sigmoid_focal_loss
+from segwright.models.losses.l1 import L1Loss, l1_loss
 from segwright.models.losses.lovasz import LovaszLoss, lovasz_hinge, lovasz_softmax
+from segwright.models.losses.smooth_l1 import SmoothL1Loss, smooth_l1_loss
 from segwright.models.losses.tversky import TverskyLoss, tversky_loss
 from segwright.models.losses.utils import (
     get_class_weight,
@@ -26,21 +29,26 @@ from segwright.models.losses.utils import (
 __all__ = [
     "Accuracy",
     "CrossEntropyLoss",
+    "DetCrossEntropyLoss",
     "DiceLoss",
     "FocalLoss",
+    "L1Loss",
     "LovaszLoss",
+    "SmoothL1Loss",
     "TverskyLoss",
     "accuracy",
     "binary_cross_entropy",
     "cross_entropy",
     "dice_loss",
     "get_class_weight",
+    "l1_loss",
     "load_class_weight_file",
     "lovasz_hinge",
     "lovasz_softmax",
     "mask_cross_entropy",
     "reduce_loss",
     "sigmoid_focal_loss",
+    "smooth_l1_loss",
     "tversky_loss",
     "weight_reduce_loss",
 ]
