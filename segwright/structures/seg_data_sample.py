@@ -10,24 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
-
-
-@dataclass
-class PixelData:
-    """A ``(C, H, W)`` tensor of per-pixel values (labels or logits)."""
-
-    data: torch.Tensor
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self.data.shape[-2:])
-
-    def to(self, *args: Any, **kwargs: Any) -> PixelData:
-        return PixelData(self.data.to(*args, **kwargs))
-
-    def cpu(self) -> PixelData:
-        return PixelData(self.data.cpu())
+from segwright.structures.pixel_data import PixelData
 
 
 @dataclass
