@@ -1,13 +1,18 @@
-"""Floor 4: segmentation models. Importing this package registers every built-in model part."""
+"""Floor 4: segmentation and detection models; importing this registers every built-in part."""
 
 from segwright.models import (  # noqa: F401
     backbones,
+    dense_heads,
+    det_preprocessor,
+    detectors,
     heads,
     layers,
     losses,
     necks,
     preprocessor,
+    roi_heads,
     samplers,
     segmentors,
+    task_modules,
     utils,
 )

@@ -101,6 +101,128 @@ def check_upsampler(module: nn.Module) -> None:
     assert out.shape == (BATCH, 2, 16, 16)
 
 
+def check_box_regression_loss(loss: nn.Module) -> None:
+    torch.manual_seed(4)
+    pred = torch.randn(6, 4, requires_grad=True)
+    value = loss(pred, torch.randn(6, 4), weight=torch.ones(6, 4), avg_factor=6.0)
+    assert value.ndim == 0 and torch.isfinite(value)
+    value.backward()
+    assert pred.grad is not None and float(pred.grad.abs().sum()) > 0
+
+
+def check_det_classification_loss(loss: nn.Module) -> None:
+    # MMDet's meaning: (N, C) logits, class indices where C (background) is allowed.
+    torch.manual_seed(4)
+    logits = torch.randn(6, NUM_CLASSES + 1, requires_grad=True)
+    labels = torch.tensor([0, 1, 2, 3, 3, 1])
+    value = loss(logits, labels, weight=torch.ones(6), avg_factor=6.0)
+    assert value.ndim == 0 and torch.isfinite(value)
+    value.backward()
+    assert logits.grad is not None and float(logits.grad.abs().sum()) > 0
+
+
+def check_det_preprocessor(pre: nn.Module) -> None:
+    from segwright.structures import DetDataSample
+
+    inputs = [torch.randint(0, 256, (3, 20, 30), dtype=torch.uint8)] * 2
+    samples = [DetDataSample(metainfo=dict(img_shape=(20, 30))) for _ in inputs]
+    out = pre(dict(inputs=inputs, data_samples=samples), training=False)
+    assert out["inputs"].shape == (2, 3, 32, 32)
+    assert out["data_samples"][0].metainfo["batch_input_shape"] == (32, 32)
+
+
+# -- detection parts (MMDetection 3.3): the tiny Mask R-CNN of segwright.testing ----------------
+
+
+def _det_parts() -> dict[str, Any]:
+    from segwright.testing.tiny_detector import tiny_mask_rcnn_cfg
+
+    cfg = tiny_mask_rcnn_cfg()
+    train, test = cfg["train_cfg"], cfg["test_cfg"]
+    return dict(
+        rpn=dict(cfg["rpn_head"], train_cfg=train["rpn"], test_cfg=test["rpn"]),
+        roi=dict(cfg["roi_head"], train_cfg=train["rcnn"], test_cfg=test["rcnn"]),
+        proposal=train["rpn_proposal"],
+        model=cfg,
+    )
+
+
+def _untyped(cfg: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A part's config without its ``type`` (the table adds it), with changes applied."""
+    out = {k: v for k, v in cfg.items() if k != "type"}
+    out.update(changes)
+    return out
+
+
+def _det_features(channels: int = 16, levels: int = 5) -> tuple[torch.Tensor, ...]:
+    torch.manual_seed(1)
+    return tuple(torch.randn(BATCH, channels, 16 // 2**i, 16 // 2**i) for i in range(levels))
+
+
+def _det_samples() -> list[Any]:
+    from segwright.testing.tiny_detector import tiny_det_batch
+
+    batch = tiny_det_batch(batch=BATCH)
+    for sample in batch["data_samples"]:
+        sample.set_metainfo(dict(pad_shape=(64, 64), batch_input_shape=(64, 64)))
+    return batch["data_samples"]
+
+
+def check_detector(model: nn.Module) -> None:
+    from segwright.engine.optim.wrapper import OptimWrapper
+    from segwright.testing.tiny_detector import tiny_det_batch
+
+    model.init_weights()
+    wrapper = OptimWrapper(optimizer=torch.optim.SGD(model.parameters(), lr=0.01))
+    logs = model.train_step(tiny_det_batch(batch=BATCH), wrapper)
+    expected = {"loss", "loss_rpn_cls", "loss_rpn_bbox", "loss_cls", "acc", "loss_bbox"}
+    if getattr(model.roi_head, "with_mask", False):
+        expected.add("loss_mask")
+    assert expected <= set(logs) and all(torch.isfinite(v) for v in logs.values())
+    model.eval()
+    with torch.no_grad():
+        results = model.test_step(tiny_det_batch(batch=BATCH, seed=1))
+    for result in results:
+        pred = result.pred_instances
+        assert pred.bboxes.shape[1:] == (4,) and len(pred.scores) == len(pred.labels)
+        if "masks" in pred:
+            assert tuple(pred.masks.shape[1:]) == (64, 64)
+
+
+def check_rpn_head(head: nn.Module) -> None:
+    losses, proposals = head.loss_and_predict(
+        _det_features(), _det_samples(), proposal_cfg=_det_parts()["proposal"]
+    )
+    assert {"loss_rpn_cls", "loss_rpn_bbox"} == set(losses) and len(proposals) == BATCH
+    sum(sum(v) for v in losses.values()).backward()
+
+
+def check_roi_head(head: nn.Module) -> None:
+    from segwright.structures import InstanceData
+
+    torch.manual_seed(2)
+    xy = torch.rand(20, 2) * 40
+    boxes = torch.cat([xy, xy + torch.rand(20, 2) * 20 + 4], dim=1)
+    proposals = [InstanceData(bboxes=boxes, scores=torch.rand(20)) for _ in range(BATCH)]
+    losses = head.loss(_det_features(levels=4), proposals, _det_samples())
+    assert {"loss_cls", "acc", "loss_bbox", "loss_mask"} == set(losses)
+    (losses["loss_cls"] + losses["loss_bbox"] + losses["loss_mask"]).backward()
+
+
+def check_roi_extractor(extractor: nn.Module) -> None:
+    rois = torch.tensor([[0, 2.0, 2.0, 30.0, 30.0], [1, 0.0, 0.0, 60.0, 50.0]])
+    assert extractor(_det_features(levels=4), rois).shape == (2, 16, 7, 7)
+
+
+def check_bbox_head(head: nn.Module) -> None:
+    cls_score, bbox_pred = head(torch.randn(5, 16, 7, 7))
+    assert cls_score.shape == (5, NUM_CLASSES + 1) and bbox_pred.shape == (5, 4 * NUM_CLASSES)
+
+
+def check_mask_head(head: nn.Module) -> None:
+    assert head(torch.randn(5, 16, 14, 14)).shape == (5, NUM_CLASSES, 28, 28)
+
+
 def check_ema(ema: nn.Module) -> None:
     source = ema.module  # a copy of the model given to the constructor
     model = nn.Linear(2, 2)
@@ -253,6 +375,11 @@ TINY: dict[str, Tiny] = {
     "FocalLoss": Tiny("loss"),
     "LovaszLoss": Tiny("loss", dict(reduction="none")),
     "TverskyLoss": Tiny("loss"),
+    # box regression losses (MMDet): (N, 4) deltas and targets
+    "SmoothL1Loss": Tiny("loss", dict(beta=1.0 / 9.0), check=check_box_regression_loss),
+    "L1Loss": Tiny("loss", check=check_box_regression_loss),
+    # MMDetection's CrossEntropyLoss (the mmdet scope's meaning of the name)
+    "mmdet.CrossEntropyLoss": Tiny("loss", check=check_det_classification_loss),
     # segmentors: 2x3x32x32 in; tensor, loss and predict modes
     "EncoderDecoder": Tiny(
         "segmentor",
@@ -279,6 +406,63 @@ TINY: dict[str, Tiny] = {
         check=check_seg_preprocessor,
     ),
     "BaseDataPreprocessor": Tiny("preprocessor", check=check_base_preprocessor),
+    "DetDataPreprocessor": Tiny(
+        "preprocessor",
+        dict(mean=[0.0] * 3, std=[1.0] * 3, pad_size_divisor=32),
+        check=check_det_preprocessor,
+    ),  # fmt: skip
+    # detection (MMDetection 3.3 names)
+    "MaskRCNN": Tiny("detector", lambda: _untyped(_det_parts()["model"]), check=check_detector),
+    "FasterRCNN": Tiny(
+        "detector",
+        lambda: _untyped(
+            _det_parts()["model"],
+            roi_head=_untyped(
+                _det_parts()["model"]["roi_head"],
+                mask_roi_extractor=None,
+                mask_head=None,
+                type="StandardRoIHead",
+            ),
+        ),
+        check=check_detector,
+    ),
+    "TwoStageDetector": Tiny(
+        "detector", lambda: _untyped(_det_parts()["model"]), check=check_detector
+    ),
+    "RPNHead": Tiny("det head", lambda: _untyped(_det_parts()["rpn"]), check=check_rpn_head),
+    "StandardRoIHead": Tiny(
+        "det head", lambda: _untyped(_det_parts()["roi"]), check=check_roi_head
+    ),
+    "SingleRoIExtractor": Tiny(
+        "det head",
+        lambda: _untyped(_det_parts()["roi"]["bbox_roi_extractor"]),
+        check=check_roi_extractor,
+    ),
+    "Shared2FCBBoxHead": Tiny(
+        "det head", lambda: _untyped(_det_parts()["roi"]["bbox_head"]), check=check_bbox_head
+    ),
+    "ConvFCBBoxHead": Tiny(
+        "det head",
+        lambda: _untyped(_det_parts()["roi"]["bbox_head"], num_shared_fcs=1),
+        check=check_bbox_head,
+    ),
+    "Shared4Conv1FCBBoxHead": Tiny(
+        "det head",
+        lambda: _untyped(_det_parts()["roi"]["bbox_head"], conv_out_channels=8),
+        check=check_bbox_head,
+    ),
+    "BBoxHead": Tiny(
+        "det head",
+        lambda: {
+            k: v
+            for k, v in _untyped(_det_parts()["roi"]["bbox_head"], with_avg_pool=True).items()
+            if k != "fc_out_channels"
+        },
+        check=check_bbox_head,
+    ),
+    "FCNMaskHead": Tiny(
+        "det head", lambda: _untyped(_det_parts()["roi"]["mask_head"]), check=check_mask_head
+    ),
     # other registered helpers
     "InterpConv": Tiny("helper", dict(in_channels=4, out_channels=2), check=check_upsampler),
     "DeconvModule": Tiny("helper", dict(in_channels=4, out_channels=2), check=check_upsampler),
