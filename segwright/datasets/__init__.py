@@ -11,7 +11,10 @@ from segwright.datasets.base import BaseSegDataset
 from segwright.datasets.chase_db1 import ChaseDB1Dataset
 from segwright.datasets.checks import LabelCheckReport, check_dataset_labels
 from segwright.datasets.cityscapes import CityscapesDataset
+from segwright.datasets.cityscapes_instance import CityscapesInstanceDataset
+from segwright.datasets.coco import CocoDataset
 from segwright.datasets.coco_stuff import COCOStuffDataset
+from segwright.datasets.det_base import BaseDetDataset
 from segwright.datasets.drive import DRIVEDataset
 from segwright.datasets.folder import FolderSegDataset
 from segwright.datasets.hrf import HRFDataset
@@ -25,10 +28,13 @@ from segwright.datasets.wrappers import ConcatDataset, RepeatDataset
 
 __all__ = [
     "ADE20KDataset",
+    "BaseDetDataset",
     "BaseSegDataset",
     "COCOStuffDataset",
     "ChaseDB1Dataset",
     "CityscapesDataset",
+    "CityscapesInstanceDataset",
+    "CocoDataset",
     "ConcatDataset",
     "DRIVEDataset",
     "FolderSegDataset",

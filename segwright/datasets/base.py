@@ -13,26 +13,17 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-from torch.utils.data import Dataset
-
 from segwright.datasets.checks import validate_mode
-from segwright.datasets.serialize import PackedList
+from segwright.datasets.dataset_base import BaseDataset, read_lines
 from segwright.datasets.transforms.base import check_backend_args
-from segwright.datasets.transforms.compose import Compose
 from segwright.datasets.transforms.loading import LoadAnnotations
 from segwright.datasets.transforms.tta import TestTimeAug
 from segwright.registry import DATASETS
 from segwright.utils.errors import ConfigError, DatasetError
 from segwright.utils.suggest import did_you_mean
+from segwright.visualization.palette import auto_palette
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
-
-
-def read_lines(path: str) -> list[str]:
-    """Stripped, non-empty lines of a text file."""
-    with open(path, encoding="utf-8") as handle:
-        return [line.strip() for line in handle if line.strip()]
 
 
 def scan_files(folder: str, suffix: str) -> list[str]:
@@ -60,13 +51,8 @@ def suffix_census(folder: str, limit: int = 5000) -> Counter[str]:
     return census
 
 
-def random_palette(num_classes: int) -> list[list[int]]:
-    """MMSeg's fallback palette: ``randint(0, 255)`` colours from a generator seeded with 42."""
-    return np.random.RandomState(42).randint(0, 255, size=(num_classes, 3)).tolist()
-
-
 @DATASETS.register_module()
-class BaseSegDataset(Dataset):
+class BaseSegDataset(BaseDataset):
     """A semantic segmentation dataset of image files and label-map files.
 
     Files come from ``ann_file`` (one basename per line: image = ``img_path/<name><img_suffix>``,
@@ -99,6 +85,9 @@ class BaseSegDataset(Dataset):
     """
 
     METAINFO: dict = dict()
+    #: How a config names this dataset's classes, for error hints (subclasses that take
+    #: another argument, like FolderSegDataset's ``classes=``, override it).
+    CLASSES_SETTING: str = "metainfo=dict(classes=(...))"
 
     def __init__(
         self,
@@ -136,10 +125,6 @@ class BaseSegDataset(Dataset):
             key: (self._join(value) if value is not None else None) for key, value in prefix.items()
         }
         self.filter_cfg = copy.deepcopy(filter_cfg)
-        self._indices = indices
-        self.serialize_data = serialize_data
-        self.test_mode = test_mode
-        self.max_refetch = int(max_refetch)
         self.ignore_index = ignore_index
         self.reduce_zero_label = bool(reduce_zero_label)
         self.backend_args = backend_args
@@ -151,47 +136,14 @@ class BaseSegDataset(Dataset):
         self._metainfo["palette"] = self._update_palette()
         if test_mode and not self._metainfo.get("classes"):
             raise DatasetError(
-                f"{name} in test mode needs class names: pass metainfo=dict(classes=[...])."
+                f"{name} in test mode needs class names: pass {self.CLASSES_SETTING}."
             )
 
-        self.pipeline = Compose(pipeline)
-        self._data_list: list[dict] | PackedList = []
-        self._fully_initialized = False
-        if not lazy_init:
-            self.full_init()
+        self._init_base(
+            self.data_root, indices, serialize_data, pipeline, test_mode, lazy_init, max_refetch
+        )
 
     # -- paths and metainfo --------------------------------------------------------------------
-
-    def _join(self, path: str) -> str:
-        path = os.path.expanduser(path)
-        if path and os.path.isabs(path):
-            return path
-        if self.data_root:
-            return os.path.join(self.data_root, path)
-        return path
-
-    @classmethod
-    def _load_metainfo(cls, metainfo: Mapping[str, Any] | None) -> dict[str, Any]:
-        merged = copy.deepcopy(dict(cls.METAINFO))
-        if metainfo is None:
-            return merged
-        if not isinstance(metainfo, Mapping):
-            raise ConfigError(
-                f"{cls.__name__}: metainfo must be a dict such as dict(classes=(...), "
-                f"palette=[...]), got {type(metainfo).__name__}."
-            )
-        for key, value in copy.deepcopy(dict(metainfo)).items():
-            if key == "classes" and isinstance(value, str):
-                if not os.path.isfile(value):
-                    raise ConfigError(
-                        f"{cls.__name__}: metainfo.classes={value!r} is neither a list of names "
-                        "nor an existing text file (one class name per line)."
-                    )
-                value = tuple(read_lines(value))
-            merged[key] = value
-        if "classes" in merged and merged["classes"] is not None:
-            merged["classes"] = tuple(merged["classes"])
-        return merged
 
     @classmethod
     def get_label_map(cls, new_classes: Sequence[str] | None) -> dict[int, int] | None:
@@ -216,7 +168,8 @@ class BaseSegDataset(Dataset):
         if len(palette) == len(classes):
             return palette
         if len(palette) == 0:
-            return random_palette(len(classes))
+            # MMSeg draws random colours here; ours are chosen to stay far apart.
+            return auto_palette(len(classes))
         if len(palette) >= len(classes) and self.label_map is not None:
             kept = sorted(
                 ((new, old) for old, new in self.label_map.items() if new != 255),
@@ -226,11 +179,6 @@ class BaseSegDataset(Dataset):
             f"{type(self).__name__}: metainfo palette has {len(palette)} colours for "
             f"{len(classes)} classes; give one [r, g, b] per class or leave palette out."
         )
-
-    @property
-    def metainfo(self) -> dict[str, Any]:
-        """``classes``, ``palette``, ``label_map``, ``reduce_zero_label`` (a copy)."""
-        return copy.deepcopy(self._metainfo)
 
     # -- the file list -------------------------------------------------------------------------
 
@@ -346,34 +294,7 @@ class BaseSegDataset(Dataset):
             "remove LoadAnnotations from the pipeline for unlabelled data."
         )
 
-    def _select(self, data: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        indices = self._indices
-        if indices is None:
-            return data
-        if isinstance(indices, int):
-            return data[:indices]
-        try:
-            return [data[int(i)] for i in indices]
-        except IndexError as exc:
-            raise ConfigError(
-                f"{type(self).__name__}: indices {list(indices)} go beyond the {len(data)} samples."
-            ) from exc
-
-    def full_init(self) -> None:
-        """Build the sample list (once): read files, check them, subset, serialise."""
-        if self._fully_initialized:
-            return
-        data = self.load_data_list()
-        self._check_data_list(data)
-        data = self._select(data)
-        self._data_list = PackedList(data) if self.serialize_data else data
-        self._fully_initialized = True
-
     # -- access --------------------------------------------------------------------------------
-
-    def __len__(self) -> int:
-        self.full_init()
-        return len(self._data_list)
 
     @property
     def _label_check_spec(self) -> dict[str, Any] | None:
@@ -385,49 +306,13 @@ class BaseSegDataset(Dataset):
             num_classes=len(classes),
             ignore_index=self.ignore_index,
             classes=classes,
+            classes_setting=self.CLASSES_SETTING,
         )
 
     def get_data_info(self, idx: int) -> dict[str, Any]:
-        """The sample dict before the pipeline (a fresh copy)."""
-        self.full_init()
-        if idx < 0:
-            idx += len(self)
-        data = self._data_list[idx]
-        info = data if self.serialize_data else copy.deepcopy(data)
-        info["sample_idx"] = idx
+        """The sample dict before the pipeline (a fresh copy), with the label-check spec."""
+        info = super().get_data_info(idx)
         spec = self._label_check_spec
         if spec is not None:
             info["label_check"] = spec
         return info
-
-    def prepare_data(self, idx: int) -> Any:
-        """Run the pipeline on sample ``idx``."""
-        return self.pipeline(self.get_data_info(idx))
-
-    def __getitem__(self, idx: int) -> Any:
-        self.full_init()
-        if self.test_mode:
-            data = self.prepare_data(idx)
-            if data is None:
-                raise DatasetError(
-                    f"{type(self).__name__}: the test pipeline returned None for sample {idx} "
-                    f"({self.get_data_info(idx).get('img_path')}); test pipelines must not skip."
-                )
-            return data
-        for _ in range(self.max_refetch + 1):
-            data = self.prepare_data(idx)
-            if data is not None:
-                return data
-            idx = int(np.random.randint(0, len(self)))
-        raise DatasetError(
-            f"{type(self).__name__}: the pipeline returned None for {self.max_refetch + 1} "
-            "samples in a row. Check the images (e.g. unreadable files skipped by "
-            "LoadImageFromFile(ignore_empty=True)) and the pipeline."
-        )
-
-    def __repr__(self) -> str:
-        size = len(self) if self._fully_initialized else "not loaded"
-        return (
-            f"{type(self).__name__}(samples={size}, classes={len(self._metainfo.get('classes') or [])}, "
-            f"data_root={self.data_root!r})"
-        )

@@ -6,7 +6,8 @@ Two entry points:
   ``label_check='raise'|'warn'|'off'``). Its fast path costs about a millisecond per megapixel.
 * :func:`check_dataset_labels` reads ``num_samples`` masks before training and also spots
   dataset-wide mistakes a single mask cannot show (0/255 binary masks, a wrong
-  ``reduce_zero_label`` that leaves a single class).
+  ``reduce_zero_label`` that leaves a single class, or one that ignores a large share of the
+  pixels: a warning in the report).
 
 Every error names the file, the values found and the setting that would fix it.
 """
@@ -26,6 +27,11 @@ from segwright.datasets.labels import label_histogram, remap_labels, to_label_ar
 from segwright.utils.errors import ConfigError, DatasetError
 
 LABEL_CHECK_MODES = ("raise", "warn", "off")
+#: How most datasets take their class names (FolderSegDataset takes ``classes=``).
+#: Above this share of sampled label pixels turned into ignore_index by reduce_zero_label, the
+#: pre-flight warns: 0 is then more likely a real class than a thin 'unlabelled' margin.
+REDUCE_ZERO_LABEL_WARN_SHARE = 0.25
+DEFAULT_CLASSES_SETTING = "metainfo=dict(classes=(...))"
 _SKIP_HINT = "Set label_check='warn' or 'off' on the dataset to skip this check."
 
 
@@ -45,6 +51,12 @@ def format_values(values: Sequence[int], limit: int = 12) -> str:
         return "{" + ", ".join(map(str, values)) + "}"
     head = ", ".join(map(str, values[:limit]))
     return f"{{{head}, ...}} ({len(values)} distinct values, {values[0]}..{values[-1]})"
+
+
+def classes_setting(dataset: Any) -> str:
+    """How ``dataset``'s config names its classes: its ``CLASSES_SETTING``, e.g. ``classes=(...)``."""
+    setting = getattr(dataset, "CLASSES_SETTING", None)
+    return setting if isinstance(setting, str) and setting else DEFAULT_CLASSES_SETTING
 
 
 def _class_preview(classes: Sequence[str] | None) -> str:
@@ -86,13 +98,16 @@ def _hints(
     ignore_index: int,
     reduce_zero_label: bool,
     path: str,
+    setting: str = DEFAULT_CLASSES_SETTING,
 ) -> list[str]:
     hints = []
     raw_set = set(raw)
     if max(raw, default=0) > 255:
         hints.append(
             f"The file holds values up to {max(raw)} (16-bit); label maps are read as uint8, so "
-            "values above 255 wrap around. Re-save the masks with 8-bit class indices."
+            "values above 255 wrap around. If they are instance ids (one value per object), "
+            "turn them into class indices first, e.g. (mask > 0).astype('uint8') for "
+            "foreground/background; otherwise re-save the masks with 8-bit class indices."
         )
     if not reduce_zero_label and set(bad) == {num_classes} and 0 in raw_set:
         hints.append(
@@ -122,8 +137,8 @@ def _hints(
         hints.append("JPEG compression changes pixel values; store label maps as PNG.")
     hints.append(
         f"Labels must be 0..{num_classes - 1} (one per entry of classes) or "
-        f"ignore_index={ignore_index}: fix the masks, list every class in "
-        "metainfo=dict(classes=...), or change ignore_index."
+        f"ignore_index={ignore_index}: fix the masks, list every class in the dataset's "
+        f"{setting}, or change ignore_index."
     )
     return hints
 
@@ -137,6 +152,7 @@ def find_label_problem(
     ignore_index: int = 255,
     reduce_zero_label: bool = False,
     classes: Sequence[str] | None = None,
+    setting: str = DEFAULT_CLASSES_SETTING,
 ) -> str | None:
     """A message describing out-of-range labels in one (remapped) map, or None when it is fine.
 
@@ -145,6 +161,7 @@ def find_label_problem(
         raw: The map as decoded from the file (for the message), or None.
         path: The file, for the message.
         num_classes: ``len(classes)``.
+        setting: How the dataset's config lists its classes (see :func:`classes_setting`).
     """
     raw_too_deep = raw is not None and raw.dtype != np.uint8 and raw.size and int(raw.max()) > 255
     if not raw_too_deep and count_invalid(labels, num_classes, ignore_index) == 0:
@@ -161,7 +178,7 @@ def find_label_problem(
         )
     else:
         head = f"Label map {path} has values above 255 that wrap when read as uint8."
-    hints = _hints(bad, raw_values, num_classes, ignore_index, reduce_zero_label, path)
+    hints = _hints(bad, raw_values, num_classes, ignore_index, reduce_zero_label, path, setting)
     return f"{head} Values in the file: {format_values(raw_values)}. {' '.join(hints)}"
 
 
@@ -183,7 +200,8 @@ def check_label_map(
     """The per-image check ``LoadAnnotations`` runs when the dataset passes a ``label_check`` spec.
 
     Args:
-        spec: ``dict(mode, num_classes, ignore_index, classes)`` from the dataset.
+        spec: ``dict(mode, num_classes, ignore_index, classes, classes_setting)`` from the
+            dataset.
     """
     mode = spec.get("mode", "raise")
     if mode == "off" or not spec.get("num_classes"):
@@ -196,6 +214,7 @@ def check_label_map(
         ignore_index=int(spec.get("ignore_index", 255)),
         reduce_zero_label=reduce_zero_label,
         classes=spec.get("classes"),
+        setting=spec.get("classes_setting") or DEFAULT_CLASSES_SETTING,
     )
     if problem:
         report_problem(problem, mode)
@@ -209,11 +228,14 @@ class LabelCheckReport:
         num_checked: Label maps read.
         pixel_counts: Pixels per label value (after remapping), over the checked maps.
         problems: One message per map with out-of-range values (filled in ``warn`` mode).
+        warnings: Settings that look wrong without being errors (e.g. ``reduce_zero_label``
+            ignoring a large share of the pixels); the pre-flight logs them.
     """
 
     num_checked: int = 0
     pixel_counts: dict[int, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def values(self) -> list[int]:
@@ -353,6 +375,7 @@ def _check_one(dataset: Any, num_samples: int, mode: str, report: LabelCheckRepo
     problems = []
     checked = 0
     reduce = False
+    zeros_ignored = pixels = 0  # raw 0s that reduce_zero_label turned into ignore_index
     for index in _sample_indices(len(dataset), num_samples):
         if from_files:
             info = dataset.get_data_info(index)
@@ -363,7 +386,11 @@ def _check_one(dataset: Any, num_samples: int, mode: str, report: LabelCheckRepo
             reduce = bool(
                 info.get("reduce_zero_label", False) if reduce_override is None else reduce_override
             )
-            labels = remap_labels(to_label_array(raw, path), reduce, info.get("label_map"))
+            raw_labels = to_label_array(raw, path)
+            labels = remap_labels(raw_labels, reduce, info.get("label_map"))
+            if reduce:
+                zeros_ignored += int(np.count_nonzero(raw_labels == 0))
+                pixels += int(raw_labels.size)
         else:
             sample = dataset[index]
             data_sample = sample.get("data_samples") if isinstance(sample, Mapping) else None
@@ -381,6 +408,7 @@ def _check_one(dataset: Any, num_samples: int, mode: str, report: LabelCheckRepo
             ignore_index=ignore_index,
             reduce_zero_label=reduce,
             classes=classes,
+            setting=classes_setting(dataset),
         )
         if problem:
             problems.append(problem)
@@ -410,3 +438,22 @@ def _check_one(dataset: Any, num_samples: int, mode: str, report: LabelCheckRepo
     if problem:
         report.problems.append(problem)
         report_problem(problem, mode)
+        return
+    if pixels and zeros_ignored / pixels > REDUCE_ZERO_LABEL_WARN_SHARE:
+        where = (
+            "the pipeline's LoadAnnotations(reduce_zero_label=True)"
+            if reduce_override is not None
+            else f"{name}(reduce_zero_label=True)"
+        )
+        key = (
+            "reduce_zero_label in the pipeline's LoadAnnotations"
+            if reduce_override is not None
+            else "the dataset's reduce_zero_label"
+        )
+        report.warnings.append(
+            f"{where} turns label 0 into ignore_index={ignore_index}: "
+            f"{100 * zeros_ignored / pixels:.0f}% of the pixels of the {_maps(checked)} are 0 "
+            "and would be ignored in training and evaluation. If 0 is a real class in these "
+            f"masks (not 'unlabelled'), set {key} to False and list class 0 in the dataset's "
+            f"{classes_setting(dataset)}; if 0 does mean 'unlabelled', this is expected."
+        )

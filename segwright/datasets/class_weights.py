@@ -22,7 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from segwright.datasets.checks import _annotation_settings, _leaf_datasets, _sample_indices
+from segwright.datasets.checks import (
+    _annotation_settings,
+    _leaf_datasets,
+    _sample_indices,
+    classes_setting,
+)
 from segwright.datasets.imageio import read_label_map
 from segwright.datasets.labels import label_histogram, remap_labels, to_label_array
 from segwright.utils.errors import ConfigError, DatasetError
@@ -150,7 +155,7 @@ def _leaf_classes(leaf: Any) -> tuple[str, ...]:
     if not classes:
         raise DatasetError(
             f"{type(leaf).__name__} has no classes in its metainfo, so the number of classes "
-            "is unknown. Set metainfo=dict(classes=(...)) on the dataset."
+            f"is unknown. Set {classes_setting(leaf)} on the dataset."
         )
     return tuple(str(c) for c in classes)
 

@@ -28,7 +28,8 @@ class FolderSegDataset(BaseSegDataset):
         data_root: The dataset folder.
         img_dir: Image folder, relative to ``data_root``.
         ann_dir: Mask folder, relative to ``data_root``.
-        classes: Class names, a text file with one per line, or None to read
+        classes: Class names, a text file with one per line (a relative path is looked up
+            under ``data_root`` first, then in the working folder), or None to read
             ``data_root/classes.txt``.
         palette: One ``[r, g, b]`` per class; None picks colours.
         img_suffix: Image file ending; None takes the most common image type in ``img_dir``.
@@ -36,6 +37,8 @@ class FolderSegDataset(BaseSegDataset):
         **kwargs: Any :class:`BaseSegDataset` argument (``pipeline``, ``ann_file``,
             ``reduce_zero_label``, ``ignore_index``, ...).
     """
+
+    CLASSES_SETTING = "classes=(...)"
 
     def __init__(
         self,
@@ -81,13 +84,33 @@ class FolderSegDataset(BaseSegDataset):
                 )
             classes = default
         if isinstance(classes, str):
-            if not os.path.isfile(classes):
-                raise ConfigError(f"FolderSegDataset: classes file {classes!r} does not exist.")
-            classes = read_lines(classes)
+            classes = read_lines(FolderSegDataset._classes_file(root, classes))
         classes = tuple(str(c) for c in classes)
         if not classes:
             raise ConfigError("FolderSegDataset: classes is empty.")
         return classes
+
+    @staticmethod
+    def _classes_file(root: str, path: str) -> str:
+        """``path`` as given when absolute; else under ``data_root``, else in the working folder.
+
+        Relative paths are joined to ``data_root`` as MMSeg joins ``ann_file`` and
+        ``data_prefix``; the working folder is the fallback for configs that relied on it.
+        """
+        path = os.path.expanduser(path)
+        if os.path.isabs(path):
+            if not os.path.isfile(path):
+                raise ConfigError(f"FolderSegDataset: classes file {path!r} does not exist.")
+            return path
+        tried = [os.path.join(root, path), os.path.abspath(path)]
+        for candidate in tried:
+            if os.path.isfile(candidate):
+                return candidate
+        raise ConfigError(
+            f"FolderSegDataset: classes file {path!r} not found; tried {tried[0]!r} (relative to "
+            f"data_root) and {tried[1]!r} (relative to the working folder). Give the file's path "
+            "relative to data_root, or an absolute path."
+        )
 
     @staticmethod
     def _detect_suffix(img_dir: str) -> str:

@@ -2,6 +2,12 @@
 
 ``DefaultSampler`` and ``InfiniteSampler`` shard the dataset across ranks; their order depends
 only on ``seed`` and the epoch, so a run is reproducible and a resumed run can skip ahead.
+
+Augmentation is seeded per sample, not per worker: the samplers yield :class:`SampleIndex`
+(an index that knows its position in this rank's stream of samples over the whole run), and
+:class:`PositionSeededDataset` runs each sample's pipeline with Python's, NumPy's and torch's
+CPU generators seeded from ``(seed, rank, position)``. Which worker loads a sample, how many
+workers there are, and where a run was resumed then change nothing.
 """
 
 from __future__ import annotations
@@ -14,11 +20,31 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, IterableDataset, Sampler, get_worker_info
 
+from segwright.engine.rng import sample_seed, seeded_rng
 from segwright.registry import DATA_SAMPLERS, DATASETS, FUNCTIONS, build_if_dict
 from segwright.utils.dist import get_rank, get_world_size
 from segwright.utils.errors import ConfigError
+
+
+class SampleIndex(int):
+    """A dataset index that also carries its position in this rank's sample stream.
+
+    It is the int it stands for everywhere; :class:`PositionSeededDataset` reads ``position``
+    to seed the sample's augmentation. Position ``p`` is the ``p``-th sample this rank's
+    sampler yields in the whole run (epochs included), so a resumed run gives it again.
+    """
+
+    position: int
+
+    def __new__(cls, index: int, position: int) -> SampleIndex:
+        self = super().__new__(cls, index)
+        self.position = position
+        return self
+
+    def __reduce__(self) -> tuple[Any, tuple[int, int]]:  # into worker processes
+        return SampleIndex, (int(self), self.position)
 
 
 @DATA_SAMPLERS.register_module()
@@ -62,7 +88,9 @@ class DefaultSampler(Sampler[int]):
             repeats = -(-self.total_size // len(indices))
             indices = (indices * repeats)[: self.total_size]
         start, self._start = self._start, 0
-        return iter(indices[self.rank : self.total_size : self.world_size][start:])
+        first = self.epoch * self.num_samples + start
+        mine = indices[self.rank : self.total_size : self.world_size][start:]
+        return map(SampleIndex, mine, itertools.count(first))
 
     def __len__(self) -> int:
         return self.num_samples
@@ -99,9 +127,10 @@ class InfiniteSampler(Sampler[int]):
 
     def __iter__(self) -> Iterator[int]:
         start, self._start = self._start, 0
-        return itertools.islice(
+        mine = itertools.islice(
             self._indices(), self.rank + start * self.world_size, None, self.world_size
         )
+        return map(SampleIndex, mine, itertools.count(start))
 
     def __len__(self) -> int:
         return len(self.dataset)
@@ -112,6 +141,80 @@ class InfiniteSampler(Sampler[int]):
     def set_start(self, num_samples: int) -> None:
         """Skip this rank's first ``num_samples`` indices (resuming without loading them)."""
         self._start = int(num_samples)
+
+
+@DATA_SAMPLERS.register_module()
+class AspectRatioBatchSampler(Sampler[list[int]]):
+    """Batches of images that are all landscape (``width >= height``) or all portrait.
+
+    MMDetection 3.3's batch sampler (``batch_sampler=dict(type='AspectRatioBatchSampler')`` in a
+    dataloader config): indices from ``sampler`` go to one of two buckets by
+    ``dataset.get_data_info(idx)``'s ``width`` and ``height``; a full bucket is yielded. At
+    the end of a pass the leftovers (portrait ones first) are yielded in chunks of
+    ``batch_size``, mixed; with ``drop_last`` the last chunk is dropped, even a full one
+    (MMDetection's rule, so ``len()`` may then count one batch more than a pass yields).
+
+    Args:
+        sampler: The index sampler (its ``dataset`` must have ``get_data_info``).
+        batch_size: Images per batch.
+        drop_last: Drop the last chunk of leftovers.
+
+    Raises:
+        ConfigError: ``batch_size`` is not a positive int, or the sampler's dataset does not
+            tell image sizes.
+    """
+
+    def __init__(self, sampler: Sampler, batch_size: int, drop_last: bool = False) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+            raise ConfigError(
+                f"AspectRatioBatchSampler: batch_size must be a positive int, got {batch_size!r}."
+            )
+        dataset = getattr(sampler, "dataset", None)
+        if not hasattr(dataset, "get_data_info"):
+            raise ConfigError(
+                "AspectRatioBatchSampler needs a sampler with a .dataset that has "
+                f"get_data_info(idx) (image width/height); {type(sampler).__name__} has none."
+            )
+        self.sampler = sampler
+        self.batch_size = batch_size
+        self.drop_last = drop_last
+
+    def _bucket(self, idx: int) -> int:
+        info = self.sampler.dataset.get_data_info(idx)
+        try:
+            return 0 if info["width"] < info["height"] else 1
+        except KeyError:
+            raise ConfigError(
+                f"AspectRatioBatchSampler: sample {idx} of {type(self.sampler.dataset).__name__} "
+                "has no 'width'/'height' (detection datasets such as CocoDataset have them); "
+                "remove batch_sampler from the dataloader config."
+            ) from None
+
+    def __iter__(self) -> Iterator[list[int]]:
+        buckets: list[list[int]] = [[], []]
+        for idx in self.sampler:
+            bucket = buckets[self._bucket(idx)]
+            bucket.append(idx)
+            if len(bucket) == self.batch_size:
+                yield bucket[:]
+                bucket.clear()
+        left = buckets[0] + buckets[1]
+        while len(left) > self.batch_size:
+            yield left[: self.batch_size]
+            left = left[self.batch_size :]
+        if left and not self.drop_last:
+            yield left
+
+    def __len__(self) -> int:
+        if self.drop_last:
+            return len(self.sampler) // self.batch_size
+        return (len(self.sampler) + self.batch_size - 1) // self.batch_size
+
+
+def index_sampler(loader: Any) -> Any:
+    """The sampler that draws a loader's indices (inside its batch sampler when it has one)."""
+    inner = getattr(getattr(loader, "batch_sampler", None), "sampler", None)
+    return inner if inner is not None else getattr(loader, "sampler", None)
 
 
 @FUNCTIONS.register_module()
@@ -144,8 +247,61 @@ def default_collate(batch: Sequence[Any]) -> Any:
     return list(batch)
 
 
+class PositionSeededDataset(Dataset):
+    """Loads each sample with generators seeded from its position in the run.
+
+    For a :class:`SampleIndex`, Python's ``random``, NumPy's global generator and torch's CPU
+    generator are seeded from ``sample_seed(seed, rank, position)`` while ``dataset[index]``
+    runs, so the sample's augmentation is the same in every worker, with any number of
+    workers, and after a resume. In the training process itself (``num_workers=0``) their
+    previous states are restored afterwards. A plain int goes straight through.
+
+    Everything else (``len``, attributes, setting attributes) is the wrapped dataset's, which
+    ``dataset`` holds (like MMEngine's dataset wrappers).
+
+    Args:
+        dataset: The map-style dataset to load from.
+        seed: The run's seed.
+        rank: This process's rank.
+    """
+
+    _OWN = frozenset({"dataset", "_seed", "_rank"})
+
+    def __init__(self, dataset: Any, seed: int, rank: int) -> None:
+        object.__setattr__(self, "dataset", dataset)
+        object.__setattr__(self, "_seed", int(seed))
+        object.__setattr__(self, "_rank", int(rank))
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> Any:
+        position = getattr(index, "position", None)
+        if position is None:
+            return self.dataset[index]
+        words = sample_seed(self._seed, self._rank, position)
+        with seeded_rng(words, restore=get_worker_info() is None):
+            return self.dataset[int(index)]
+
+    def __getattr__(self, name: str) -> Any:
+        # Dunders stay unforwarded: pickling and torch's ``__getitems__`` probe look them up.
+        if name.startswith("__") or name in self._OWN:
+            raise AttributeError(name)
+        return getattr(self.dataset, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self._OWN:
+            object.__setattr__(self, name, value)
+        else:  # e.g. a hook swapping ``runner.train_dataloader.dataset.pipeline``
+            setattr(self.dataset, name, value)
+
+
 def worker_init_fn(worker_id: int, num_workers: int, rank: int, seed: int) -> None:
-    """Give every data-loading worker of every rank its own, reproducible seed."""
+    """Give every data-loading worker of every rank its own, reproducible seed (MMEngine's rule).
+
+    Samples from the samplers here are reseeded by :class:`PositionSeededDataset` anyway; this
+    seed serves whatever else a worker draws (a custom sampler's plain indices).
+    """
     worker_seed = num_workers * rank + worker_id + seed
     try:  # OpenCV's own threads in every worker oversubscribe the CPU (MMEngine sets 0 too)
         import cv2
@@ -192,8 +348,7 @@ def build_dataloader(
     persistent = bool(cfg.pop("persistent_workers", False)) and num_workers > 0
     init_fn = partial(worker_init_fn, num_workers=num_workers, rank=get_rank(), seed=seed or 0)
     batch_size = int(cfg.pop("batch_size", 1))
-    if batch_sampler_cfg is not None:
-        raise ConfigError(f"{key}.batch_sampler is not supported yet; remove it.")
+    batch_sampler = _build_batch_sampler(batch_sampler_cfg, sampler, batch_size, cfg, key)
     unknown = set(cfg) - {
         "pin_memory",
         "drop_last",
@@ -206,14 +361,26 @@ def build_dataloader(
             f"{key} has unknown key(s) {sorted(unknown)}. Accepted: batch_size, num_workers, "
             "persistent_workers, pin_memory, drop_last, sampler, collate_fn, dataset."
         )
+    if not isinstance(dataset, IterableDataset):
+        dataset = PositionSeededDataset(dataset, seed=seed or 0, rank=get_rank())
+    # Each new iterator (every epoch, or once with persistent workers) draws a seed for its
+    # workers; from a generator of its own it leaves the training process's torch stream
+    # (dropout, ...) the same whatever the worker settings and wherever a run resumed.
+    generator = torch.Generator()
+    generator.manual_seed((seed or 0) % 2**64)
+    if batch_sampler is not None:
+        # torch takes either a batch sampler or batch_size/sampler/drop_last.
+        batching: dict[str, Any] = dict(batch_sampler=batch_sampler)
+    else:
+        batching = dict(batch_size=batch_size, sampler=sampler)
     return DataLoader(
         dataset,
-        batch_size=batch_size,
-        sampler=sampler,
+        **batching,
         num_workers=num_workers,
         collate_fn=collate_fn,
         persistent_workers=persistent,
         worker_init_fn=init_fn if num_workers > 0 else None,
+        generator=generator,
         **cfg,
     )
 
@@ -232,6 +399,26 @@ def shutdown_workers(loader: Any) -> None:
         if callable(shutdown):
             shutdown()
         loader._iterator = None
+
+
+def _build_batch_sampler(
+    cfg: Any, sampler: Any, batch_size: int, loader_cfg: Mapping[str, Any], key: str
+) -> Any:
+    """The batch sampler of ``batch_sampler=dict(type=...)`` (or a built one), or None."""
+    if cfg is None:
+        return None
+    if "drop_last" in loader_cfg:
+        raise ConfigError(
+            f"{key} sets both batch_sampler and drop_last; move drop_last into "
+            f"{key}.batch_sampler (e.g. dict(type='AspectRatioBatchSampler', drop_last=True))."
+        )
+    if isinstance(cfg, Mapping):
+        return DATA_SAMPLERS.build(
+            dict(cfg),
+            default_args=dict(sampler=sampler, batch_size=batch_size),
+            key=f"{key}.batch_sampler",
+        )
+    return cfg
 
 
 def _build_collate(collate_cfg: Any, key: str) -> Any:

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
+from segwright.engine.data import index_sampler
 from segwright.engine.model import NonFiniteLossError
 from segwright.engine.rng import preserved_rng, restore_rng_state
 from segwright.registry import LOOPS
@@ -114,8 +115,9 @@ class _TrainLoopBase:
 
     def _skip_samples(self, batches_done: int) -> bool:
         """Start the sampler after the samples already trained on; False if it cannot."""
-        sampler = getattr(self.dataloader, "sampler", None)
-        if not hasattr(sampler, "set_start"):
+        sampler = index_sampler(self.dataloader)
+        if not hasattr(sampler, "set_start") or self.dataloader.batch_size is None:
+            # A batch sampler (batch_size None) may regroup indices: load and drop instead.
             return False
         sampler.set_start(batches_done * (self.dataloader.batch_size or 1))
         return True
@@ -153,7 +155,7 @@ class IterBasedTrainLoop(_TrainLoopBase):
         before creating the data iterator at a pass boundary, after it (and after any
         skipped batches) in the middle of a pass.
         """
-        sampler = getattr(self.dataloader, "sampler", None)
+        sampler = index_sampler(self.dataloader)
         infinite = type(sampler).__name__ == "InfiniteSampler"
         epoch, within = (0, skip) if infinite else divmod(skip, max(len(self.dataloader), 1))
         if within == 0:
@@ -213,7 +215,7 @@ class EpochBasedTrainLoop(_TrainLoopBase):
         skip = self._iter - self._epoch * len(self.dataloader)
         while self._epoch < self.max_epochs:
             runner.call_hook("before_train_epoch")
-            sampler = getattr(self.dataloader, "sampler", None)
+            sampler = index_sampler(self.dataloader)
             if hasattr(sampler, "set_epoch"):
                 sampler.set_epoch(self._epoch)
             if skip <= 0:

@@ -105,11 +105,13 @@ def test_unknown_subset_class_and_bad_palette_are_config_errors():
         )
 
 
-def test_missing_palette_is_seeded_random_and_classes_file(tmp_path):
+def test_missing_palette_is_the_automatic_one_and_classes_file(tmp_path):
+    from segwright.visualization.palette import auto_palette
+
     (tmp_path / "classes.txt").write_text("sky\nground\n")
     ds = BaseSegDataset(metainfo=dict(classes=str(tmp_path / "classes.txt")), lazy_init=True)
     assert ds.metainfo["classes"] == ("sky", "ground")
-    assert ds.metainfo["palette"] == np.random.RandomState(42).randint(0, 255, (2, 3)).tolist()
+    assert ds.metainfo["palette"] == auto_palette(2)  # not MMSeg's random, often-alike colours
 
 
 def test_refetch_on_none_and_test_mode_error(tmp_path, make_pairs):

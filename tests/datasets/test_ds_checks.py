@@ -7,7 +7,7 @@ import warnings
 import cv2
 import numpy as np
 import pytest
-from ds_files import tiny_label, write_png
+from ds_files import tiny_image, tiny_label, write_png
 
 from segwright.datasets import BaseSegDataset, RepeatDataset, check_dataset_labels
 from segwright.datasets.checks import count_invalid
@@ -20,7 +20,7 @@ LOAD = [dict(type="LoadImageFromFile"), dict(type="LoadAnnotations")]
 def _dataset(tmp_path, masks, classes=("bg", "fg"), **kw):
     """One image per mask in ``masks`` (name -> array)."""
     for name, mask in masks.items():
-        write_png(tmp_path / "img" / f"{name}.png", np.zeros((*mask.shape[:2], 3), np.uint8))
+        write_png(tmp_path / "img" / f"{name}.png", tiny_image(0, mask.shape[:2]))
         write_png(tmp_path / "ann" / f"{name}.png", mask)
     return BaseSegDataset(
         data_root=str(tmp_path),
@@ -128,3 +128,36 @@ def test_check_dataset_labels_reports_and_counts_problems(tmp_path):
 def test_check_dataset_labels_on_a_generic_dataset():
     report = check_dataset_labels(ToySegDataset(num_samples=3, size=(8, 8), ignore_border=True))
     assert report.num_checked == 3 and report.values == [0, 1, 255]
+
+
+def test_hints_of_metainfo_datasets_still_name_metainfo(tmp_path):
+    ds = _dataset(tmp_path, {"a": tiny_label((0, 1, 3))})
+    with pytest.raises(DatasetError, match=r"in the dataset's metainfo=dict\(classes=\(\.\.\.\)\)"):
+        ds[0]
+
+
+def _zero_share_masks(zeros_per_row, width=12, rows=4):
+    """Masks whose first ``zeros_per_row`` columns are 0, the rest 1 and 2 in turn."""
+    mask = np.tile(np.array([1 + i % 2 for i in range(width)], np.uint8), (rows, 1))
+    mask[:, :zeros_per_row] = 0
+    return {"m0": mask, "m1": mask.copy()}
+
+
+def test_reduce_zero_label_ignoring_a_large_share_is_reported(tmp_path):
+    # 0 is a real class here: 7 of 12 columns (58 %) become ignored with reduce_zero_label.
+    classes = ("road", "car")
+    ds = _dataset(tmp_path, _zero_share_masks(7), classes=classes, reduce_zero_label=True)
+    report = check_dataset_labels(ds)
+    assert report.pixel_counts == {0: 16, 1: 24, 255: 56}  # 2 maps of 4 x 12
+    (warning,) = report.warnings
+    assert warning.startswith(
+        "BaseSegDataset(reduce_zero_label=True) turns label 0 into ignore_index=255: 58% of the "
+        "pixels of the 2 checked label maps are 0"
+    )
+    assert "set the dataset's reduce_zero_label to False" in warning
+    assert "metainfo=dict(classes=(...))" in warning
+    # A thin 'unlabelled' border (3 of 12 columns: 25 %) is what reduce_zero_label is for.
+    thin = _dataset(tmp_path / "t", _zero_share_masks(3), classes=classes, reduce_zero_label=True)
+    assert check_dataset_labels(thin).warnings == []
+    plain = _dataset(tmp_path / "p", {"m": tiny_label((0, 1))})
+    assert check_dataset_labels(plain).warnings == []  # without reduce_zero_label: no warning

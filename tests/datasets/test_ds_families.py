@@ -271,3 +271,49 @@ def test_folder_dataset_reads_classes_file_and_detects_suffix(tmp_path, make_pai
     (tmp_path / "classes.txt").unlink()
     with pytest.raises(ConfigError, match="needs class names"):
         DATASETS.build(dict(type="FolderSegDataset", data_root=str(tmp_path)))
+
+
+def test_folder_dataset_classes_path_is_relative_to_data_root(tmp_path, make_pairs, monkeypatch):
+    root = tmp_path / "data"
+    make_pairs(root, "images", "masks", ["a"], ".png", ".png", values=(0, 1))
+    (root / "names.txt").write_text("sky\nroad\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "names.txt").write_text("wrong\nfile\n")
+    (elsewhere / "cwd_only.txt").write_text("bg\nfg\n")
+    monkeypatch.chdir(elsewhere)
+    cfg = dict(type="FolderSegDataset", data_root=str(root))
+    # As MMSeg joins relative paths with data_root: data_root first, whatever the working folder.
+    assert DATASETS.build(dict(cfg, classes="names.txt")).metainfo["classes"] == ("sky", "road")
+    # The working folder is still the fallback, and absolute paths are kept as they are.
+    assert DATASETS.build(dict(cfg, classes="cwd_only.txt")).metainfo["classes"] == ("bg", "fg")
+    absolute = str(elsewhere / "names.txt")
+    assert DATASETS.build(dict(cfg, classes=absolute)).metainfo["classes"] == ("wrong", "file")
+    with pytest.raises(ConfigError) as info:
+        DATASETS.build(dict(cfg, classes="missing.txt"))
+    message = str(info.value)
+    assert f"tried {str(root / 'missing.txt')!r} (relative to data_root)" in message
+    assert f"and {str(elsewhere / 'missing.txt')!r} (relative to the working folder)" in message
+    with pytest.raises(ConfigError, match="classes file .*nope.txt.* does not exist"):
+        DATASETS.build(dict(cfg, classes=str(tmp_path / "nope.txt")))
+
+
+def test_folder_dataset_hints_name_its_classes_argument(tmp_path, make_pairs):
+    from segwright.datasets import check_dataset_labels
+    from segwright.datasets.class_weights import _leaf_classes
+    from segwright.utils.errors import DatasetError
+
+    make_pairs(tmp_path, "images", "masks", ["a"], ".png", ".png", values=(0, 1, 3))
+    ds = DATASETS.build(
+        dict(type="FolderSegDataset", data_root=str(tmp_path), classes=("bg", "fg"), pipeline=LOAD)
+    )
+    # FolderSegDataset refuses metainfo=, so its hints must not suggest it.
+    with pytest.raises(DatasetError) as info:
+        ds[0]
+    assert "list every class in the dataset's classes=(...)" in str(info.value)
+    assert "metainfo" not in str(info.value)
+    with pytest.raises(DatasetError, match=r"classes=\(\.\.\.\)"):
+        check_dataset_labels(ds)
+    ds._metainfo["classes"] = ()
+    with pytest.raises(DatasetError, match=r"Set classes=\(\.\.\.\) on the dataset"):
+        _leaf_classes(ds)

@@ -6,6 +6,9 @@ Importing this package registers every built-in transform in ``TRANSFORMS``.
 from segwright.datasets.transforms.albu import Albu
 from segwright.datasets.transforms.base import BaseTransform
 from segwright.datasets.transforms.compose import Compose
+from segwright.datasets.transforms.det_formatting import PackDetInputs
+from segwright.datasets.transforms.det_geometric import DetRandomFlip, DetResize
+from segwright.datasets.transforms.det_loading import LoadDetAnnotations
 from segwright.datasets.transforms.edge import GenerateEdge
 from segwright.datasets.transforms.formatting import PackSegInputs
 from segwright.datasets.transforms.geometric import (
@@ -40,10 +43,14 @@ __all__ = [
     "Albu",
     "BaseTransform",
     "Compose",
+    "DetRandomFlip",
+    "DetResize",
     "GenerateEdge",
     "LoadAnnotations",
+    "LoadDetAnnotations",
     "LoadImageFromFile",
     "LoadImageFromNDArray",
+    "PackDetInputs",
     "PackSegInputs",
     "Pad",
     "PhotoMetricDistortion",

@@ -167,8 +167,12 @@ class RandomFlip(BaseTransform):
             lut[a], lut[b] = b, a
         return lut
 
+    def _choose_direction(self) -> str | None:
+        """A direction, or None for no flip (one draw from NumPy's generator, as MMCV)."""
+        return self._choices[int(np.random.choice(len(self._choices), p=self._probs))]
+
     def transform(self, results: dict[str, Any]) -> dict[str, Any]:
-        direction = self._choices[int(np.random.choice(len(self._choices), p=self._probs))]
+        direction = self._choose_direction()
         results["flip"] = direction is not None
         results["flip_direction"] = direction
         if direction is None:

@@ -107,7 +107,8 @@ class PhotoMetricDistortion(BaseTransform):
             raise ConfigError(
                 "PhotoMetricDistortion needs a uint8 BGR image (HxWx3), got "
                 f"{img.dtype} {img.shape}. Drop to_float32 from LoadImageFromFile or move the "
-                "step before any conversion."
+                "step before any conversion; 16-bit and float images load as float32, so leave "
+                "this step out for them (see docs/your-data.md)."
             )
         img = self.brightness(img)
         contrast_first = np.random.randint(2) == 1
