@@ -1,7 +1,8 @@
 """The demo: train the quick-start config on the built-in scenes, evaluate, draw the pictures.
 
 Leaves in the work dir: checkpoints, logs, ``curves.png`` (loss and mIoU), ``predictions.png``
-(image | ground truth | prediction rows), ``confusion.png`` and ``confusion.npy``.
+(image | ground truth | prediction rows under column titles, with a colour legend),
+``confusion.png`` and ``confusion.npy``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from segwright.apis.train import build_runner
 from segwright.config import Config
 from segwright.config.shipped import find_shipped_config
 from segwright.evaluation.confusion import confusion_matrix
-from segwright.visualization.overlay import side_by_side
+from segwright.visualization.panels import prediction_grid
 from segwright.visualization.plots import plot_confusion_matrix, plot_curves
 
 DEMO_CONFIG = "quickstart/demo_unet.py"
@@ -83,7 +84,7 @@ def _predictions_and_confusion(runner: Any, work: Path, num_examples: int) -> di
     classes = list(meta["classes"])
     palette = meta.get("palette")
     total = torch.zeros(len(classes), len(classes), dtype=torch.long)
-    rows: list[np.ndarray] = []
+    rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for batch in loader:
         for sample, result in zip(batch["data_samples"], model.val_step(batch)):
             truth = sample.gt_sem_seg.data.squeeze(0)
@@ -91,10 +92,8 @@ def _predictions_and_confusion(runner: Any, work: Path, num_examples: int) -> di
             total += confusion_matrix(pred, truth, len(classes))
             if len(rows) < num_examples:
                 image = cv2.imread(sample.metainfo["img_path"], cv2.IMREAD_COLOR)
-                row = side_by_side(image, truth.numpy(), pred.numpy(), palette, len(classes))
-                rows.append(cv2.resize(row, None, fx=3, fy=3, interpolation=cv2.INTER_NEAREST))
-    gap = np.full((6, rows[0].shape[1], 3), 255, dtype=np.uint8)
-    grid = np.concatenate([part for row in rows for part in (row, gap)][:-1], axis=0)
+                rows.append((image, truth.numpy(), pred.numpy()))
+    grid = prediction_grid(rows, palette, classes, gap=6)
     predictions = work / "predictions.png"
     cv2.imwrite(str(predictions), grid)
     np.save(work / "confusion.npy", total.numpy())

@@ -21,7 +21,7 @@ from segwright.evaluation.confusion import confusion_matrix
 from segwright.registry import HOOKS
 from segwright.utils.dist import get_world_size, is_main_process
 from segwright.utils.errors import ConfigError
-from segwright.visualization.overlay import side_by_side
+from segwright.visualization.panels import side_by_side
 from segwright.visualization.plots import plot_confusion_matrix
 
 
@@ -30,8 +30,8 @@ class SegTestOutputHook(Hook):
     """Write painted predictions and/or the test set's confusion matrix.
 
     Args:
-        show_dir: Folder for ``<image stem>.png`` panels (image | truth | prediction), painted
-            with the dataset's palette; None: no pictures.
+        show_dir: Folder for ``<image stem>.png`` panels (image | truth | prediction, titled,
+            with a legend), painted with the dataset's palette; None: no pictures.
         out_dir: Folder for ``confusion.npy`` (int64 pixel counts) and ``confusion.png``;
             None: no confusion matrix.
         ignore_index: Ground-truth value left out of the confusion matrix.
@@ -77,7 +77,9 @@ class SegTestOutputHook(Hook):
             if truth is not None and self.matrix is not None:
                 self.matrix += confusion_matrix(pred, truth, len(self.classes), self.ignore_index)
             if self.show_dir is not None:
-                panel = paint_panel(result, inputs, index, self.palette, len(self.classes))
+                panel = paint_panel(
+                    result, inputs, index, self.palette, len(self.classes), self.classes
+                )
                 stem = _stem(result.metainfo, batch_idx, index)
                 cv2.imwrite(str(self.show_dir / f"{stem}.png"), panel)
 
@@ -95,10 +97,16 @@ class SegTestOutputHook(Hook):
 
 
 def paint_panel(
-    sample: Any, inputs: Any, index: int, palette: Any, num_classes: int | None
+    sample: Any,
+    inputs: Any,
+    index: int,
+    palette: Any,
+    num_classes: int | None,
+    classes: Any = None,
 ) -> np.ndarray:
     """``image | ground truth | prediction`` for one predicted sample (truth left out if absent).
 
+    Titled, with a legend of ``classes`` (see :func:`~segwright.visualization.prediction_grid`).
     The image is read from ``img_path`` when possible, else taken from ``inputs[index]``.
     """
     pred = sample.pred_sem_seg.data.squeeze(0).cpu().numpy()
@@ -106,7 +114,7 @@ def paint_panel(
     truth = gt.data.squeeze(0).cpu().numpy() if gt is not None else None
     raw = inputs[index] if inputs is not None and index < len(inputs) else None
     image = _original_image(sample.metainfo, raw, tuple(pred.shape))
-    return side_by_side(image, truth, pred, palette, num_classes)
+    return side_by_side(image, truth, pred, palette, num_classes, classes=classes)
 
 
 def _stem(metainfo: dict[str, Any], batch_idx: int, index: int) -> str:

@@ -1,8 +1,11 @@
 """Predict images or whole folders: writes overlays and label masks.
 
-For every input image, OUT/overlays/<name>.png shows the prediction blended over the image and
-OUT/masks/<name>.png holds the class ids (uint8). Folders are searched for .png, .jpg, .jpeg,
-.bmp and .tif images.
+For every input image, OUT/overlays/<name>.png shows the prediction blended over the image
+(with the model's palette, a title and a colour legend; --with-labels also names the regions)
+and OUT/masks/<name>.png holds the class ids (uint8). Folders are searched for .png, .jpg, .jpeg,
+.bmp and .tif images; images of different sizes may be mixed (each forward pass batches images
+of one size). A checkpoint that lacks weights of the model, or has them in another shape, is
+refused unless --allow-partial is given.
 """
 
 from __future__ import annotations
@@ -20,11 +23,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--opacity", type=float, default=0.5, help="mask weight in overlays")
-    parser.add_argument("--batch-size", type=int, default=4, help="images per forward pass")
+    parser.add_argument(
+        "--with-labels", action="store_true", help="write class names on the overlays' regions"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=4,
+        help="images per forward pass (at most; only images of one size go together)",
+    )
     parser.add_argument(
         "--trust-checkpoint",
         action="store_true",
         help="allow checkpoints that pickle Python objects (runs code from the file)",
+    )
+    parser.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="predict even when the checkpoint lacks model weights or has them in another "
+        "shape (those keep their initial values; refused by default)",
     )
 
 
@@ -50,27 +67,30 @@ def run(args: argparse.Namespace) -> int:
     import cv2
     from rich.progress import Progress
 
-    from segwright.apis import inference_model, init_model, show_result
+    from segwright.apis import show_result
+    from segwright.apis.inference import iter_inference
+    from segwright.cli.model_input import init_model_for_command
+    from segwright.utils.errors import ConfigError
 
+    if args.batch_size < 1:
+        raise ConfigError(f"--batch-size must be at least 1, got {args.batch_size}.")
     images = collect_images(args.inputs)
-    model = init_model(
-        args.config, args.checkpoint, device=args.device, trust_checkpoint=args.trust_checkpoint
+    model = init_model_for_command(
+        args.config, args.checkpoint, args.device, args.trust_checkpoint, args.allow_partial
     )
-    palette = model.dataset_meta.get("palette")
     out = Path(args.out)
     (out / "overlays").mkdir(parents=True, exist_ok=True)
     (out / "masks").mkdir(parents=True, exist_ok=True)
     with Progress(transient=True) as progress:
         task = progress.add_task("infer", total=len(images))
-        for start in range(0, len(images), args.batch_size):
-            chunk = images[start : start + args.batch_size]
-            results = inference_model(model, [str(p) for p in chunk], batch_size=args.batch_size)
-            for path, result in zip(chunk, results):
-                mask = result.pred_sem_seg.data.squeeze(0).cpu().numpy().astype("uint8")
-                cv2.imwrite(str(out / "masks" / f"{path.stem}.png"), mask)
-                show_result(
-                    path, result, args.opacity, out / "overlays" / f"{path.stem}.png", palette
-                )
-                progress.advance(task)
+        for index, result in iter_inference(model, [str(p) for p in images], args.batch_size):
+            path = images[index]
+            mask = result.pred_sem_seg.data.squeeze(0).cpu().numpy().astype("uint8")
+            cv2.imwrite(str(out / "masks" / f"{path.stem}.png"), mask)
+            overlay = out / "overlays" / f"{path.stem}.png"
+            show_result(
+                path, result, args.opacity, overlay, with_labels=args.with_labels, model=model
+            )
+            progress.advance(task)
     print(f"Wrote {len(images)} overlays and masks to {out}.")
     return 0

@@ -1,4 +1,4 @@
-"""What ``benchmark`` and ``export`` share: loading a config's model and shaping its input.
+"""What ``benchmark``, ``export`` (and ``infer``) share: loading a config's model, shaping its input.
 
 The model runs with ``mode='tensor'`` on an already preprocessed batch (normalised float
 ``N x C x H x W``), i.e. what the data preprocessor hands a segmentor; the output is the raw
@@ -39,6 +39,12 @@ def add_model_arguments(parser: argparse.ArgumentParser, checkpoint: str) -> Non
         "--trust-checkpoint",
         action="store_true",
         help="allow checkpoints that pickle Python objects (runs code from the file)",
+    )
+    parser.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="use the checkpoint even when it lacks model weights or has them in another "
+        "shape (those keep their initial values; refused by default)",
     )
     parser.add_argument(
         "--cfg-options",
@@ -92,7 +98,6 @@ def load_model(args: argparse.Namespace, device: str = "cpu") -> tuple[Any, Any,
     Returns:
         The model, its config, and whether the config was MMSeg 0.x (translated).
     """
-    from segwright.apis import init_model
     from segwright.cli.config_loading import load_config
 
     check_device(device)
@@ -101,8 +106,41 @@ def load_model(args: argparse.Namespace, device: str = "cpu") -> tuple[Any, Any,
         from segwright.utils.errors import ConfigError
 
         raise ConfigError(f"{args.config} has no 'model'. Add model=dict(type=..., ...).")
-    model = init_model(cfg, args.checkpoint, device=device, trust_checkpoint=args.trust_checkpoint)
+    model = init_model_for_command(
+        cfg, args.checkpoint, device, args.trust_checkpoint, args.allow_partial
+    )
     return model, cfg, legacy
+
+
+def init_model_for_command(
+    config: Any, checkpoint: Any, device: str, trust_checkpoint: bool, allow_partial: bool
+) -> Any:
+    """``init_model``, with a checkpoint misfit worded for the command line (``--allow-partial``).
+
+    Raises:
+        CheckpointMismatchError: the checkpoint does not cover the model and ``allow_partial``
+            is false.
+    """
+    from segwright.apis import init_model
+    from segwright.engine.checkpoint import describe_misfit
+    from segwright.utils.errors import CheckpointMismatchError
+
+    try:
+        return init_model(
+            config,
+            checkpoint,
+            device=device,
+            trust_checkpoint=trust_checkpoint,
+            allow_partial=allow_partial,
+        )
+    except CheckpointMismatchError as exc:
+        if exc.report is None:
+            raise
+        fix = "add --allow-partial (the rest keeps its initial values)"
+        source = exc.source or str(checkpoint)
+        raise CheckpointMismatchError(
+            describe_misfit(exc.report, source, fix), exc.report, source
+        ) from None
 
 
 def tensor_forward(model: Any, inputs: Any) -> Any:

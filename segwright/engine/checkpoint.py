@@ -3,7 +3,9 @@
 Saves are atomic (written to a temporary file in the same folder, then renamed), so a run
 that dies mid-save leaves the last good checkpoint intact. Loading is partial by default:
 what fits is loaded, what does not (missing, unexpected or differently shaped keys) is
-reported — the fine-tuning case of a head with another ``num_classes``.
+reported — the fine-tuning case of a head with another ``num_classes``. Inference (``test``,
+``infer``, ``init_model``) instead calls :func:`require_fit`: a checkpoint that leaves model
+weights at their initial values is refused unless partial loading is asked for.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from segwright.utils.errors import CheckpointError
+from segwright.utils.errors import CheckpointError, CheckpointMismatchError
 
 DEFAULT_REVISE_KEYS: tuple[tuple[str, str], ...] = ((r"^module\.", ""),)
 _REMOTE = (
@@ -171,10 +173,19 @@ class LoadReport:
     unexpected: list[str] = field(default_factory=list)
     mismatched: list[tuple[str, tuple[int, ...], tuple[int, ...]]] = field(default_factory=list)
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    model_keys: list[str] = field(default_factory=list)
 
     @property
     def exact(self) -> bool:
         return not (self.missing or self.unexpected or self.mismatched)
+
+    @property
+    def fits_model(self) -> bool:
+        """Every model key got its value from the checkpoint (extra checkpoint keys are fine).
+
+        BatchNorm's ``num_batches_tracked`` counters may be absent: they don't affect outputs.
+        """
+        return not (self.missing or self.mismatched)
 
     def rows(self) -> list[tuple[str, str, str, str]]:
         """``(key, checkpoint shape, model shape, what happened)`` for every key that did not load."""
@@ -247,6 +258,7 @@ def load_state_dict(
             report.mismatched.append((key, tuple(value.shape), tuple(own[key].shape)))
         else:
             fitting[key] = value
+    report.model_keys = list(own)
     report.missing = [k for k in own if k not in state_dict and "num_batches_tracked" not in k]
     report.shapes.update({k: tuple(own[k].shape) for k in report.missing})
     module.load_state_dict(fitting, strict=False)
@@ -269,6 +281,68 @@ def load_checkpoint(
     state_dict = revise_keys(extract_state_dict(checkpoint), revise)
     report = load_state_dict(model, state_dict, strict=strict)
     return checkpoint, report
+
+
+def _first(items: Sequence[str], limit: int = 10, sep: str = ", ") -> str:
+    shown = sep.join(items[:limit])
+    return f"{shown}{sep}... ({len(items) - limit} more)" if len(items) > limit else shown
+
+
+def _count(items: Sequence[Any], noun: str) -> str:
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+
+
+def describe_misfit(report: LoadReport, source: str, fix: str) -> str:
+    """Why ``report`` does not fit the model, which keys are affected, and ``fix`` (a sentence)."""
+
+    def counted(keys: Sequence[str]) -> list[str]:
+        return [k for k in keys if not k.endswith("num_batches_tracked")]
+
+    total = len(counted(report.model_keys))
+    loaded = len(counted(report.loaded))
+    parts = [
+        f"Checkpoint {source} does not fit the model: {loaded} of {total} keys of the model "
+        "were loaded."
+    ]
+    if report.missing:
+        parts.append(
+            f"Missing from the checkpoint: {_count(report.missing, 'model key')} "
+            f"({_first(report.missing)})."
+        )
+    if report.mismatched:
+        shapes = [f"{k}: checkpoint {tuple(c)}, model {tuple(m)}" for k, c, m in report.mismatched]
+        parts.append(
+            f"Another shape in the checkpoint: {_count(shapes, 'key')} ({_first(shapes, sep='; ')})."
+        )
+    if report.unexpected:  # ignored either way; shown because a prefix mismatch shows up here
+        parts.append(
+            f"Not in the model (ignored): {_count(report.unexpected, 'checkpoint key')} "
+            f"({_first(report.unexpected, 5)})."
+        )
+    parts.append(
+        "With these weights at their initial values the predictions would be meaningless. "
+        "Check that the config is the one the checkpoint was trained with (model type, backbone "
+        f"depth, num_classes, ...). To load only what fits anyway, {fix}."
+    )
+    return " ".join(parts)
+
+
+def require_fit(report: LoadReport, source: str | os.PathLike[str], fix: str) -> None:
+    """Raise :class:`CheckpointMismatchError` unless every model key was loaded.
+
+    Args:
+        report: What :func:`load_state_dict` did.
+        source: The checkpoint's name, for the message.
+        fix: How to load partially anyway, e.g. "pass --allow-partial".
+
+    Raises:
+        CheckpointMismatchError: keys of the model are missing from the checkpoint or have
+            another shape there.
+    """
+    if report.fits_model:
+        return
+    source = str(source)
+    raise CheckpointMismatchError(describe_misfit(report, source, fix), report, source)
 
 
 def find_last_checkpoint(work_dir: str | os.PathLike[str]) -> Path | None:

@@ -64,11 +64,25 @@ class CheckpointMixin:
             ckpt_io.save_checkpoint(checkpoint, path)
         return path
 
-    def load_checkpoint(self, filename: str | Path, strict: bool = False) -> dict[str, Any]:
-        """Load weights (partially unless ``strict``) and report what did not fit."""
+    def load_checkpoint(
+        self, filename: str | Path, strict: bool = False, require_fit: bool = False
+    ) -> dict[str, Any]:
+        """Load weights (partially unless ``strict``) and report what did not fit.
+
+        ``require_fit``: refuse (:class:`~segwright.utils.errors.CheckpointMismatchError`) when
+        a model key is missing from the checkpoint or has another shape there; extra checkpoint
+        keys are still ignored.
+        """
         checkpoint, report = ckpt_io.load_checkpoint(
             self._raw_model, filename, strict=strict, trusted=self.trust_checkpoint
         )
+        if require_fit:
+            ckpt_io.require_fit(
+                report,
+                filename,
+                "pass --allow-partial to segwright test (allow_partial_checkpoint=True in the "
+                "config)",
+            )
         if report.exact:
             self.logger.info(f"Loaded {filename}: all {len(report.loaded)} keys.")
         else:
@@ -97,7 +111,10 @@ class CheckpointMixin:
             )
         self.logger.info(f"Resumed from {filename} at iteration {self.iter}, epoch {self.epoch}.")
 
-    def _load_or_resume(self) -> None:
+    def _load_or_resume(self, evaluating: bool = False) -> None:
+        """Resume (training only) or load ``load_from``; evaluation needs a checkpoint that fits."""
+        if evaluating and self.train_loop is not None:
+            return  # val()/test() after train(): evaluate the trained weights, not load_from's
         if self.resume_requested and self.train_loop is not None:
             path = self.load_from or ckpt_io.find_last_checkpoint(self.work_dir)
             if path is None:
@@ -107,4 +124,5 @@ class CheckpointMixin:
                 return
             self.resume(path)
         elif self.load_from:
-            self.load_checkpoint(self.load_from)
+            require_fit = evaluating and not getattr(self, "allow_partial_checkpoint", False)
+            self.load_checkpoint(self.load_from, require_fit=require_fit)

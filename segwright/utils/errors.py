@@ -28,3 +28,16 @@ class DatasetError(SegwrightError, ValueError):
 
 class CheckpointError(SegwrightError, ValueError):
     """A checkpoint cannot be read or does not fit the model."""
+
+
+class CheckpointMismatchError(CheckpointError):
+    """A checkpoint leaves part of the model without weights (keys missing or shaped differently).
+
+    ``report`` is the :class:`~segwright.engine.checkpoint.LoadReport` of the load and ``source``
+    the checkpoint's name, so a caller can restate the message with its own advice.
+    """
+
+    def __init__(self, message: str, report: object = None, source: str | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+        self.source = source

@@ -1,4 +1,4 @@
-"""Masks painted in class colours, blended over images, and image | truth | prediction panels.
+"""Masks painted in class colours and blended over images (panels: ``panels.py``).
 
 Images are BGR uint8 (OpenCV's order, as datasets load them); palettes are RGB (MMSeg's).
 """
@@ -45,7 +45,7 @@ def overlay_mask(
     """Blend the coloured mask over a BGR image (``opacity`` is the mask's weight)."""
     if not 0.0 <= opacity <= 1.0:
         raise ValueError(f"opacity must be in [0, 1], got {opacity}.")
-    image = _as_bgr(image)
+    image = as_bgr(image)
     painted = colorize_mask(mask, palette, num_classes, ignore_index)
     if painted.shape[:2] != image.shape[:2]:
         painted = cv2.resize(
@@ -54,30 +54,8 @@ def overlay_mask(
     return cv2.addWeighted(image, 1.0 - opacity, painted, opacity, 0.0)
 
 
-def side_by_side(
-    image: np.ndarray,
-    truth: np.ndarray | None,
-    prediction: np.ndarray,
-    palette: Sequence[Sequence[int]] | None = None,
-    num_classes: int | None = None,
-    opacity: float = 0.6,
-    gap: int = 4,
-) -> np.ndarray:
-    """``image | ground truth | prediction`` (truth left out when None), separated by white gaps."""
-    image = _as_bgr(image)
-    panels = [image]
-    if truth is not None:
-        panels.append(overlay_mask(image, truth, palette, opacity, num_classes))
-    panels.append(overlay_mask(image, prediction, palette, opacity, num_classes))
-    height = image.shape[0]
-    spacer = np.full((height, gap, 3), 255, dtype=np.uint8)
-    row: list[np.ndarray] = []
-    for panel in panels:
-        row.extend([panel, spacer])
-    return np.concatenate(row[:-1], axis=1)
-
-
-def _as_bgr(image: np.ndarray) -> np.ndarray:
+def as_bgr(image: np.ndarray) -> np.ndarray:
+    """A contiguous 3-channel uint8 copy (grey images are expanded, others clipped)."""
     image = np.asarray(image)
     if image.ndim == 2:
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)

@@ -71,3 +71,11 @@ def test_overhead_toy_run_ends_with_the_ratio_for_both_methods():
             assert any("(not repeated)" in line and "ParamSchedulerHook" in line for line in lines)
         else:
             assert not rows
+
+
+def test_ops_quick_run_checks_agreement_and_ends_with_the_roi7_ratio():
+    lines = run_script("ops.py", "--quick")
+    assert RATIO.fullmatch(lines[-1]), lines[-1]
+    assert lines[-1].startswith("ratio (vectorised / reference, roi7)")
+    assert any(line.endswith("same kept indices: True") for line in lines)
+    assert sum(line.startswith("ratio (vectorised / reference") for line in lines) == 3

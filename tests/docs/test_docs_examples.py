@@ -11,6 +11,7 @@ config-file fragment that needs files the docs do not ship, or uses ``{{ }}`` te
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import traceback
@@ -95,6 +96,35 @@ def _skip(block: Block) -> bool:
     return first.strip().startswith("# not run")
 
 
+NUCLEI = Path(os.environ.get("SEGWRIGHT_NUCLEI_DIR", "/work/shared/data/nuclei"))
+
+
+def _nuclei_data(target: Path) -> None:
+    """``data/nuclei/{img2d,mask2d}.tif`` for docs/your-data.md: the real StarDist files when
+    present, else a synthetic stand-in of the same kind (16-bit image, instance-id mask)."""
+    import shutil
+
+    import cv2
+    import numpy as np
+
+    target.mkdir(parents=True)
+    if (NUCLEI / "img2d.tif").is_file() and (NUCLEI / "mask2d.tif").is_file():
+        for name in ("img2d.tif", "mask2d.tif"):
+            shutil.copy(NUCLEI / name, target / name)
+        return
+    rng = np.random.default_rng(0)
+    rows, cols = np.mgrid[:256, :256]
+    image = rng.normal(20.0, 4.0, (256, 256))
+    instances = np.zeros((256, 256), np.uint16)
+    for index in range(1, 41):
+        y, x, radius = *rng.integers(0, 256, 2), rng.uniform(5, 10)
+        inside = (rows - y) ** 2 + (cols - x) ** 2 < radius**2
+        instances[inside] = index
+        image[inside] += rng.uniform(60, 180)
+    cv2.imwrite(str(target / "img2d.tif"), np.clip(image, 0, 65535).astype(np.uint16))
+    cv2.imwrite(str(target / "mask2d.tif"), instances)
+
+
 @pytest.fixture
 def docs_workdir(tmp_path, monkeypatch):
     import shutil
@@ -103,6 +133,7 @@ def docs_workdir(tmp_path, monkeypatch):
 
     # The docs refer to the shipped tree as configs/ (as in a checkout); give them a copy.
     shutil.copytree(shipped_config_dirs()[0], tmp_path / "configs")
+    _nuclei_data(tmp_path / "data" / "nuclei")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SEGWRIGHT_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("MPLBACKEND", "Agg")

@@ -1,6 +1,7 @@
 """Real data: a small UNet learns nuclei foreground on one fluorescence image (stardist, BSD-3).
 
-Train on 64x64 tiles of the left three quarters of ``/work/shared/data/nuclei/img2d.tif``,
+The 16-bit image is loaded with its raw values (``color_type='unchanged'``, mean/std of the
+training pixels). Train on 64x64 tiles of the left three quarters of ``img2d.tif``,
 predict the right quarter whole, and compare foreground IoU with the all-background baseline
 (IoU 0) and the best global intensity threshold chosen on the training part.
 """
@@ -16,6 +17,8 @@ import pytest
 import torch
 
 from segwright.config import Config
+from segwright.datasets.imageio import read_label_map
+from segwright.datasets.transforms import LoadImageFromFile
 from segwright.engine.runner import Runner
 from segwright.structures import SegDataSample
 
@@ -29,24 +32,14 @@ pytestmark = [
 ]
 
 
-def read_tiff(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        try:
-            import tifffile
-        except ImportError:
-            pytest.skip(f"cv2 cannot read {path} and tifffile is not installed")
-        image = tifffile.imread(str(path))
-    return np.asarray(image)
-
-
 def load_nuclei() -> tuple[np.ndarray, np.ndarray]:
+    """The 16-bit image as raw values (``color_type='unchanged'``) and its foreground mask."""
     if not (DATA / "img2d.tif").is_file() or not (DATA / "mask2d.tif").is_file():
         pytest.skip(f"nuclei data (img2d.tif, mask2d.tif) not found in {DATA}")
-    image = read_tiff(DATA / "img2d.tif").astype(np.float64)
-    mask = (read_tiff(DATA / "mask2d.tif") > 0).astype(np.uint8)  # instance id > 0 -> foreground
-    image = np.clip(image / max(float(image.max()), 1.0) * 255.0, 0, 255).astype(np.uint8)
-    return image, mask
+    load = LoadImageFromFile(color_type="unchanged")
+    image = load(dict(img_path=str(DATA / "img2d.tif")))["img"]
+    instances = read_label_map(str(DATA / "mask2d.tif"))  # one id per nucleus, 0 = background
+    return image, (instances > 0).astype(np.uint8)
 
 
 def foreground_iou(pred: np.ndarray, truth: np.ndarray) -> float:
@@ -56,7 +49,7 @@ def foreground_iou(pred: np.ndarray, truth: np.ndarray) -> float:
 
 
 def best_threshold(image: np.ndarray, mask: np.ndarray) -> int:
-    return max(range(1, 255), key=lambda t: foreground_iou(image >= t, mask))
+    return max(range(1, int(image.max()) + 1), key=lambda t: foreground_iou(image >= t, mask))
 
 
 def write_tiles(root: Path, image: np.ndarray, mask: np.ndarray) -> int:
@@ -65,9 +58,9 @@ def write_tiles(root: Path, image: np.ndarray, mask: np.ndarray) -> int:
     count = 0
     for y in range(0, image.shape[0] - TILE + 1, TILE):
         for x in range(0, image.shape[1] - TILE + 1, TILE):
-            name = f"tile_{y:03d}_{x:03d}.png"
-            cv2.imwrite(str(root / "images" / name), image[y : y + TILE, x : x + TILE])
-            cv2.imwrite(str(root / "masks" / name), mask[y : y + TILE, x : x + TILE])
+            name = f"tile_{y:03d}_{x:03d}"
+            cv2.imwrite(str(root / "images" / f"{name}.tif"), image[y : y + TILE, x : x + TILE])
+            cv2.imwrite(str(root / "masks" / f"{name}.png"), mask[y : y + TILE, x : x + TILE])
             count += 1
     return count
 
@@ -79,10 +72,10 @@ def config(root: Path, work_dir: Path, mean: float, std: float, iters: int) -> C
             model=dict(
                 type="EncoderDecoder",
                 data_preprocessor=dict(
-                    type="SegDataPreProcessor", mean=[mean] * 3, std=[std] * 3
+                    type="SegDataPreProcessor", mean=[mean], std=[std]
                 ),
                 backbone=dict(
-                    type="UNet", in_channels=3, base_channels=8, num_stages=3,
+                    type="UNet", in_channels=1, base_channels=8, num_stages=3,
                     strides=(1, 1, 1), enc_num_convs=(2, 2, 2), dec_num_convs=(2, 2),
                     downsamples=(True, True), enc_dilations=(1, 1, 1), dec_dilations=(1, 1),
                     norm_cfg=norm,
@@ -103,7 +96,7 @@ def config(root: Path, work_dir: Path, mean: float, std: float, iters: int) -> C
                     classes=("background", "nucleus"),
                     palette=[[0, 0, 0], [255, 0, 0]],
                     pipeline=[
-                        dict(type="LoadImageFromFile"),
+                        dict(type="LoadImageFromFile", color_type="unchanged"),
                         dict(type="LoadAnnotations"),
                         dict(type="RandomFlip", prob=0.5, direction=["horizontal", "vertical"]),
                         dict(type="PackSegInputs"),
@@ -125,6 +118,7 @@ def config(root: Path, work_dir: Path, mean: float, std: float, iters: int) -> C
 def test_unet_beats_threshold_on_unseen_quarter(tmp_path):
     torch.set_num_threads(1)
     image, mask = load_nuclei()
+    assert image.dtype == np.uint16 and 200 <= image.max() <= 255  # raw values, not zeros
     split = image.shape[1] * 3 // 4
     train_img, train_mask = image[:, :split], mask[:, :split]
     test_img, test_mask = image[:, split:], mask[:, split:]
@@ -137,7 +131,7 @@ def test_unet_beats_threshold_on_unseen_quarter(tmp_path):
     finally:
         runner.close()
     model.eval()
-    strip = torch.from_numpy(np.repeat(test_img[None], 3, axis=0).copy())
+    strip = torch.from_numpy(test_img[None].astype(np.float32))
     meta = dict(ori_shape=test_img.shape, img_shape=test_img.shape)
     with torch.no_grad():
         result = model.test_step(dict(inputs=[strip], data_samples=[SegDataSample(metainfo=meta)]))

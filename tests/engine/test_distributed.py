@@ -92,8 +92,11 @@ def test_two_ranks_batch_2_equal_one_rank_batch_4(tmp_path):
     single.close()
     a = torch.load(tmp_path / "ddp" / "iter_4.pth", weights_only=True)["state_dict"]
     b = torch.load(tmp_path / "single" / "iter_4.pth", weights_only=True)["state_dict"]
+    # The gradients of 2x2 (allreduced) and 1x4 images are summed in different orders: a few
+    # eps32 of the weights per step (observed <= 2e-7 of the largest after 4); allow 1e-5 of it.
     for key in a:
-        torch.testing.assert_close(a[key], b[key], rtol=0, atol=1e-6)
+        scale = float(b[key].abs().max())
+        torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-5 * scale)
 
 
 def test_a_failing_rank_does_not_hang_the_other(tmp_path):

@@ -64,8 +64,13 @@ def test_channels_last_training_matches_the_default_layout(tmp_path):
     nhwc = train(tmp_path, "nhwc", channels_last=True)
     log = (nhwc.log_dir / f"{nhwc.timestamp}.log").read_text()
     assert "Speed option channels_last" in log
+    # NHWC runs other conv kernels, so gradients differ in summation order: a few eps32 of the
+    # weights per step (observed <= 2 ulps of the largest after 3 steps); allow 1e-5 of it.
     for key, value in plain.model.state_dict().items():
-        torch.testing.assert_close(nhwc.model.state_dict()[key], value, rtol=1e-5, atol=1e-6)
+        scale = float(value.abs().max())
+        torch.testing.assert_close(
+            nhwc.model.state_dict()[key], value, rtol=1e-5, atol=1e-5 * scale
+        )
 
 
 def test_compile_trains_to_the_same_weights_and_keys(tmp_path):

@@ -167,6 +167,26 @@ def test_binary_rules():
         FCNHead(in_channels=16, channels=4, num_classes=2)
 
 
+def test_binary_head_acc_seg_scores_the_thresholded_prediction():
+    # MMSeg 1.2.2 runs accuracy() on the 1-channel logits, whose top-1 is always class 0: it
+    # logs the share of label-0 pixels (here 2 of 6 = 33 %). Ours scores sigmoid > threshold.
+    head = FCNHead(
+        in_channels=16, channels=4, num_classes=2, out_channels=1, threshold=0.5,
+        loss_decode=dict(type="CrossEntropyLoss", use_sigmoid=True),
+    )  # fmt: skip
+    logits = torch.tensor([[[[2.0, -2.0, 0.1, -0.1], [3.0, -3.0, -0.5, 5.0]]]])  # (1, 1, 2, 4)
+    label = torch.tensor([[[1, 0, 1, 255], [1, 1, 0, 255]]])
+    data = [SegDataSample(gt_sem_seg=PixelData(label))]
+    # predicted 1 0 1 (0) / 1 0 0 (1): right at 5 of the 6 non-ignored pixels
+    acc = head.loss_by_feat(logits, data)["acc_seg"]
+    eps = torch.finfo(torch.float32).eps
+    assert acc.shape == (1,)
+    assert acc.item() == pytest.approx((5 + eps) * 100 / (6 + eps), rel=1e-6)
+    head.threshold = 0.3  # sigmoid(-0.5) = 0.38 now counts as 1: that pixel turns wrong
+    acc = head.loss_by_feat(logits, data)["acc_seg"]
+    assert acc.item() == pytest.approx((4 + eps) * 100 / (6 + eps), rel=1e-6)
+
+
 def test_loss_by_feat_sums_same_names_and_adds_accuracy():
     torch.manual_seed(0)
     logits = torch.randn(2, 3, 8, 8)
@@ -187,13 +207,21 @@ def test_loss_by_feat_sums_same_names_and_adds_accuracy():
     assert set(mixed.loss_by_feat(logits, data)) == {"loss_ce", "loss_dice", "acc_seg"}
 
     # Expected CE by hand: logits resized to the 32x32 labels, sum over valid / all pixels.
+    # In float64, as the head and this formula may sum the 2048 positive terms in different
+    # orders: that moves the mean by <= 2048 * 1.1e-16 of it, inside rtol 1e-12.
+    logits = logits.double()
+    one = single.loss_by_feat(logits, data)
     up = nn.functional.interpolate(logits, size=(32, 32), mode="bilinear", align_corners=False)
     labels = torch.stack([s.gt_sem_seg.data[0] for s in data])
     per_pixel = nn.functional.cross_entropy(up, labels, ignore_index=255, reduction="none")
-    assert torch.allclose(one["loss_ce"], per_pixel.sum() / labels.numel(), atol=1e-6)
+    eps = torch.finfo(torch.float32).eps  # MMSeg's mean: sum / (count + eps), in any dtype
+    expected = per_pixel.sum() / (labels.numel() + eps)
+    assert torch.allclose(one["loss_ce"], expected, rtol=1e-12, atol=0)
+    # The head resizes with the same op, so its argmax is this one; both sides are then a
+    # count over a total rounded to float32 (a few ulps apart): rtol 1e-6 is ~8 ulps.
     valid = labels != 255
     acc = (up.argmax(1) == labels)[valid].float().mean() * 100
-    assert torch.allclose(one["acc_seg"].squeeze(), acc, atol=1e-3)
+    assert torch.allclose(one["acc_seg"].squeeze(), acc, rtol=1e-6, atol=0)
 
 
 def test_sampler_is_built_with_context_and_missing_gt():

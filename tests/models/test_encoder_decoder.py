@@ -155,8 +155,10 @@ def test_tensor_mode_and_whole_predict():
         preds[0].pred_sem_seg.data.shape == (1, 32, 32)
         and preds[0].pred_sem_seg.data.dtype == torch.long
     )
+    # predict runs the same batch through the same kernels, then the same bilinear resize:
+    # bit-identical float32 on any CPU, so the logits (and their argmax, ties included) match.
     expected = F.interpolate(raw, size=(32, 32), mode="bilinear", align_corners=False)
-    assert torch.allclose(preds[1].seg_logits.data, expected[1], atol=1e-6)
+    assert torch.equal(preds[1].seg_logits.data, expected[1])
     assert torch.equal(preds[1].pred_sem_seg.data[0], expected[1].argmax(0))
 
 
@@ -200,12 +202,22 @@ def _slide_model(crop, stride):
     return EncoderDecoder(
         backbone=_ContextBackbone(), decode_head=head,
         test_cfg=dict(mode="slide", crop_size=crop, stride=stride),
-    ).eval()  # fmt: skip
+    ).eval().double()  # fmt: skip
+
+
+def _close64(actual, expected):
+    """Equal up to summation order, in float64.
+
+    Slide and whole inference (or a hand-made average) may run other kernels, so sum in another
+    order; in float64 that moves the O(1) logits by ~1e-15, far inside 1e-12 of their largest.
+    """
+    tol = 1e-12 * float(expected.abs().max())
+    return torch.allclose(actual, expected, rtol=1e-12, atol=tol)
 
 
 def _hand_slide(model, x, windows):
-    out = torch.zeros(x.shape[0], 3, *x.shape[2:])
-    count = torch.zeros(1, 1, *x.shape[2:])
+    out = torch.zeros(x.shape[0], 3, *x.shape[2:], dtype=x.dtype)
+    count = torch.zeros(1, 1, *x.shape[2:], dtype=x.dtype)
     for y1, y2, x1, x2 in windows:
         crop = x[:, :, y1:y2, x1:x2]
         out[:, :, y1:y2, x1:x2] += model.decode_head.conv_seg(model.backbone(crop)[0])
@@ -215,33 +227,33 @@ def _hand_slide(model, x, windows):
 
 @torch.no_grad()
 def test_slide_inference_matches_hand_made_average():
-    x = torch.randn(1, 2, 5, 7)
+    x = torch.randn(1, 2, 5, 7).double()  # the models are float64: see _close64
     model = _slide_model(crop=(3, 4), stride=(2, 3))
     # h: grids = (5-3+1)//2+1 = 2 -> rows [0,3), [2,5); w: (7-4+2)//3+1 = 2 -> cols [0,4), [3,7)
     windows = [(0, 3, 0, 4), (0, 3, 3, 7), (2, 5, 0, 4), (2, 5, 3, 7)]
-    assert torch.allclose(model.inference(x, [{}]), _hand_slide(model, x, windows), atol=1e-6)
+    assert _close64(model.inference(x, [{}]), _hand_slide(model, x, windows))
 
-    square = torch.randn(1, 2, 6, 6)
+    square = torch.randn(1, 2, 6, 6).double()
     model = _slide_model(crop=4, stride=3)  # ints are accepted
     # grids = (6-4+2)//3+1 = 2: [0,4) and [3,7) shifted back to [2,6)
     windows = [(a, a + 4, b, b + 4) for a in (0, 2) for b in (0, 2)]
     expected = _hand_slide(model, square, windows)
-    assert torch.allclose(model.inference(square, [{}]), expected, atol=1e-6)
+    assert _close64(model.inference(square, [{}]), expected)
     as_tuple = _slide_model(crop=(4, 4), stride=(3, 3))
-    assert torch.allclose(as_tuple.inference(square, [{}]), expected, atol=1e-6)
+    assert _close64(as_tuple.inference(square, [{}]), expected)
 
 
 @torch.no_grad()
 def test_slide_equals_whole_when_crop_covers_image():
-    x = torch.randn(2, 2, 5, 6)
+    x = torch.randn(2, 2, 5, 6).double()
     slide = _slide_model(crop=(8, 8), stride=(4, 4))
     whole = EncoderDecoder(backbone=_ContextBackbone(), decode_head=slide.decode_head).eval()
-    assert torch.allclose(slide.inference(x, [{}]), whole.inference(x, [{}]), atol=1e-6)
-    model = tiny_model(test_cfg=dict(mode="slide", crop_size=32, stride=16)).eval()
-    whole = tiny_model().eval()
+    assert _close64(slide.inference(x, [{}]), whole.inference(x, [{}]))
+    model = tiny_model(test_cfg=dict(mode="slide", crop_size=32, stride=16)).eval().double()
+    whole = tiny_model().eval().double()
     whole.load_state_dict(model.state_dict())
-    img = torch.randn(1, 3, 32, 32)
-    assert torch.allclose(model.inference(img, [{}]), whole.inference(img, [{}]), atol=1e-5)
+    img = torch.randn(1, 3, 32, 32).double()
+    assert _close64(model.inference(img, [{}]), whole.inference(img, [{}]))
 
 
 def test_binary_prediction_with_threshold():

@@ -83,8 +83,10 @@ def test_tiny_forward_shapes_and_odd_sizes():
 
 def test_efficient_attention_matches_formula():
     torch.manual_seed(0)
-    attn = EfficientMultiheadAttention(8, 2, qkv_bias=True, sr_ratio=2).eval()
-    x = torch.randn(2, 16, 8)
+    # float64: nn.MultiheadAttention's fused kernels and this formula sum in different orders;
+    # in float64 that is ~1e-15 of the O(1) outputs, far inside 1e-12 of the largest.
+    attn = EfficientMultiheadAttention(8, 2, qkv_bias=True, sr_ratio=2).eval().double()
+    x = torch.randn(2, 16, 8).double()
     hw = (4, 4)
     kv = attn.norm(nchw_to_nlc(attn.sr(nlc_to_nchw(x, hw))))
     assert kv.shape == (2, 4, 8)
@@ -98,11 +100,20 @@ def test_efficient_attention_matches_formula():
         weights = torch.softmax(q[..., s] @ k[..., s].transpose(1, 2) / math.sqrt(4), dim=-1)
         heads.append(weights @ v[..., s])
     out = torch.cat(heads, -1) @ attn.attn.out_proj.weight.T + attn.attn.out_proj.bias
-    identity = torch.randn(2, 16, 8)
+    identity = torch.randn(2, 16, 8).double()
     with torch.no_grad():
-        assert torch.allclose(attn(x, hw), x + out, atol=1e-5)
-        assert torch.allclose(attn(x, hw, identity=identity), identity + out, atol=1e-5)
-    plain = EfficientMultiheadAttention(8, 2, qkv_bias=False)
+        tol = 1e-12 * float((x.abs() + out.detach().abs()).max())
+        assert torch.allclose(attn(x, hw), x + out, rtol=1e-12, atol=tol)
+        tol = 1e-12 * float((identity.abs() + out.detach().abs()).max())
+        assert torch.allclose(attn(x, hw, identity=identity), identity + out, rtol=1e-12, atol=tol)
+        # The form traced for ONNX export (token count kept symbolic) computes the same.
+        tol = 1e-12 * float(out.detach().abs().max())
+        assert torch.allclose(attn._traced_attention(x, kv), out, rtol=1e-12, atol=tol)
+    plain = EfficientMultiheadAttention(8, 2, qkv_bias=False).double()  # float64: as above
+    with torch.no_grad():
+        expected = plain.attn(x, x, x, need_weights=False)[0]
+        tol = 1e-12 * float(expected.abs().max())
+        assert torch.allclose(plain._traced_attention(x, x), expected, rtol=1e-12, atol=tol)
     names = {n for n, _ in plain.named_parameters()}
     assert names == {"attn.in_proj_weight", "attn.out_proj.weight"}  # bias=False drops both
     with pytest.raises(ConfigError, match="not divisible"):
@@ -111,13 +122,14 @@ def test_efficient_attention_matches_formula():
 
 def test_mix_ffn_matches_formula():
     torch.manual_seed(0)
-    ffn = MixFFN(4, 8).eval()
-    x = torch.randn(1, 6, 4)
+    ffn = MixFFN(4, 8).eval().double()  # float64: as in the attention test above
+    x = torch.randn(1, 6, 4).double()
     fc1, pe, fc2 = ffn.layers[0], ffn.layers[1], ffn.layers[4]
     hidden = F.gelu(pe(fc1(nlc_to_nchw(x, (2, 3)))))
     expected = x + nchw_to_nlc(fc2(hidden))
     with torch.no_grad():
-        assert torch.allclose(ffn(x, (2, 3)), expected, atol=1e-6)
+        tol = 1e-12 * float(expected.detach().abs().max())
+        assert torch.allclose(ffn(x, (2, 3)), expected, rtol=1e-12, atol=tol)
     assert pe.groups == 8 and pe.padding == (1, 1)
 
 
@@ -165,14 +177,19 @@ def test_with_cp_gradients_match():
     torch.manual_seed(0)
     two = dict(embed_dims=8, num_stages=2, num_layers=[1, 1], num_heads=[1, 2],
                patch_sizes=[7, 3], strides=[4, 2], sr_ratios=[8, 4], out_indices=(1,))  # fmt: skip
-    plain = MixVisionTransformer(**two)
-    cp = MixVisionTransformer(**two, with_cp=True)
+    plain = MixVisionTransformer(**two).double()
+    cp = MixVisionTransformer(**two, with_cp=True).double()
     cp.load_state_dict(plain.state_dict())
-    x = torch.randn(1, 3, 32, 32, requires_grad=True)
+    # float64: checkpointing recomputes the forward, whose kernels may sum in another order.
+    # A float64 gradient summed over ~1e3 terms is off by <= ~1e3 * 1.1e-16 of their absolute
+    # sum; 1e-10 of the largest gradient leaves room for cancellation between those terms.
+    x = torch.randn(1, 3, 32, 32).double().requires_grad_()
     plain(x)[0].sum().backward()
     cp(x)[0].sum().backward()
     a = plain.layers[0][1][0].attn.attn.in_proj_weight.grad
-    assert torch.allclose(a, cp.layers[0][1][0].attn.attn.in_proj_weight.grad, atol=1e-5)
+    tol = 1e-10 * float(a.abs().max())
+    b = cp.layers[0][1][0].attn.attn.in_proj_weight.grad
+    assert torch.allclose(a, b, rtol=1e-10, atol=tol)
 
 
 def test_config_errors():

@@ -45,14 +45,19 @@ def test_forward_resizes_to_first_level_and_fuses():
         in_channels=[2, 3], in_index=[0, 1], channels=4, num_classes=3, dropout_ratio=0.0,
         act_cfg=None, norm_cfg=None,
     ).eval()  # fmt: skip
+    # float64: the head and the hand-made formula may sum in different orders (oneDNN vs
+    # ATen kernels); in float64 that differs by ~1e-15 of the O(1) logits, far below 1e-12.
+    head.double()
     feats = [torch.randn(1, 2, 8, 8), torch.randn(1, 3, 4, 4), torch.randn(1, 5, 2, 2)]
+    feats = [f.double() for f in feats]
     with torch.no_grad():
         out = head(feats)
         a = head.convs[0](feats[0])
         b = F.interpolate(head.convs[1](feats[1]), size=(8, 8), mode="bilinear")
         fused = F.relu(head.fusion_conv.conv(torch.cat([a, b], 1)))  # fusion: ReLU always
         expected = head.conv_seg(fused)
-    assert out.shape == (1, 3, 8, 8) and torch.allclose(out, expected, atol=1e-6)
+    tol = 1e-12 * float(expected.abs().max())
+    assert out.shape == (1, 3, 8, 8) and torch.allclose(out, expected, rtol=1e-12, atol=tol)
     with pytest.raises(ConfigError, match="multiple_select"):
         SegformerHead(in_channels=[2], in_index=[0], channels=4, num_classes=3,
                       input_transform="resize_concat")  # fmt: skip

@@ -133,8 +133,34 @@ class EfficientMultiheadAttention(BaseModule):
         x_kv = x
         if self.sr_ratio > 1:
             x_kv = self.norm(nchw_to_nlc(self.sr(nlc_to_nchw(x, hw_shape))))
-        out = self.attn(query=x, key=x_kv, value=x_kv, need_weights=False)[0]
+        if torch.jit.is_tracing():
+            out = self._traced_attention(x, x_kv)
+        else:
+            out = self.attn(query=x, key=x_kv, value=x_kv, need_weights=False)[0]
         return (x if identity is None else identity) + self.dropout_layer(self.proj_drop(out))
+
+    def _traced_attention(self, x: torch.Tensor, x_kv: torch.Tensor) -> torch.Tensor:
+        """``self.attn``'s eval forward, written so that the token count stays symbolic.
+
+        ``nn.MultiheadAttention`` freezes the sequence length into the traced graph (ONNX export),
+        so an export with dynamic height and width would only run at the traced size. Same
+        weights, same result; attention dropout is off as in eval mode.
+
+        Shapes:
+            ``x`` (N, L, C), ``x_kv`` (N, S, C) -> (N, L, C).
+        """
+        attn = self.attn
+        weight, bias = attn.in_proj_weight, attn.in_proj_bias
+        c, heads = self.embed_dims, self.num_heads
+        biases = (None, None, None) if bias is None else (bias[:c], bias[c : 2 * c], bias[2 * c :])
+        q = nn.functional.linear(x, weight[:c], biases[0])
+        k = nn.functional.linear(x_kv, weight[c : 2 * c], biases[1])
+        v = nn.functional.linear(x_kv, weight[2 * c :], biases[2])
+        n = x.shape[0]
+        q, k, v = (t.reshape(n, -1, heads, c // heads).transpose(1, 2) for t in (q, k, v))
+        scores = (q * (c // heads) ** -0.5) @ k.transpose(-2, -1)
+        out = (scores.softmax(dim=-1) @ v).transpose(1, 2).reshape(n, -1, c)
+        return attn.out_proj(out)
 
 
 class TransformerEncoderLayer(BaseModule):

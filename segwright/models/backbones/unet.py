@@ -60,7 +60,13 @@ class Upsample(nn.Module):
         self.align_corners = align_corners
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        size = self.size or [int(s * self.scale_factor) for s in x.shape[-2:]]  # type: ignore[operator]
+        size: Any = self.size
+        if size is None:
+            scale = self.scale_factor
+            if torch.jit.is_tracing():  # keep H and W symbolic in an exported graph
+                size = [torch.floor(s * scale).long() for s in x.shape[-2:]]  # type: ignore[operator]
+            else:
+                size = [int(s * scale) for s in x.shape[-2:]]  # type: ignore[operator]
         return resize(x, size, None, self.mode, self.align_corners)
 
 
@@ -383,8 +389,12 @@ class UNet(BaseModule):
             raise ConfigError(
                 f"UNet input height and width must be multiples of {k} (2 ** the number of "
                 f"downsampling stages), got {h}x{w}. Crop or pad inputs to a multiple of {k}: "
-                f"e.g. a crop_size / slide test_cfg crop_size that is a multiple of {k}, or "
-                f"data_preprocessor size_divisor={k}."
+                f"for training, a crop_size that is a multiple of {k} (or "
+                f"model.data_preprocessor.size_divisor={k}, which pads training batches only); "
+                f"for validation, test and inference, "
+                f"model.data_preprocessor.test_cfg=dict(size_divisor={k}) (predictions are "
+                f"cropped back to the image), or model.test_cfg=dict(mode='slide', crop_size=..., "
+                f"stride=...) with a crop_size that is a multiple of {k}."
             )
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:

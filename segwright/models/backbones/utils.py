@@ -104,7 +104,7 @@ def nlc_to_nchw(x: torch.Tensor, hw_shape: tuple[int, int]) -> torch.Tensor:
     """``(N, H*W, C)`` tokens -> ``(N, C, H, W)`` map."""
     h, w = hw_shape
     n, length, c = x.shape
-    if length != h * w:
+    if not torch.jit.is_tracing() and length != h * w:
         raise ValueError(f"{length} tokens do not make an {h}x{w} map.")
     return x.transpose(1, 2).reshape(n, c, h, w)
 
@@ -227,7 +227,9 @@ class PatchEmbed(nn.Module):
         if self.adap_padding is not None:
             x = self.adap_padding(x)
         x = self.projection(x)
-        hw_shape = (int(x.shape[2]), int(x.shape[3]))
+        hw_shape = (x.shape[2], x.shape[3])
+        if not torch.jit.is_tracing():  # traced sizes stay symbolic for dynamic ONNX export
+            hw_shape = (int(hw_shape[0]), int(hw_shape[1]))
         x = x.flatten(2).transpose(1, 2)
         if self.norm is not None:
             x = self.norm(x)

@@ -231,7 +231,8 @@ class BaseDecodeHead(BaseModule):
 
         Returns:
             ``{loss_name: value, ..., 'acc_seg': percent}``; entries with the same
-            ``loss_name`` are summed.
+            ``loss_name`` are summed. With ``out_channels=1``, ``acc_seg`` scores
+            ``sigmoid(logits) > threshold`` against the labels.
         """
         from segwright.models.losses import accuracy
 
@@ -249,7 +250,14 @@ class BaseDecodeHead(BaseModule):
             value = module(seg_logits, seg_label, weight=seg_weight, ignore_index=self.ignore_index)
             name = module.loss_name
             losses[name] = losses[name] + value if name in losses else value
-        losses["acc_seg"] = accuracy(seg_logits, seg_label, ignore_index=self.ignore_index)
+        scores = seg_logits
+        if self.out_channels == 1:
+            # One channel's top-1 is always class 0, so accuracy() on the logits would report
+            # the share of background pixels (what MMSeg 1.2.2 logs); score the thresholded
+            # prediction, as predict_by_feat/postprocessing produce it, instead.
+            foreground = (seg_logits.detach().sigmoid() > self.threshold).float()
+            scores = torch.cat([1 - foreground, foreground], dim=1)
+        losses["acc_seg"] = accuracy(scores, seg_label, ignore_index=self.ignore_index)
         return losses
 
     # -- inference ---------------------------------------------------------------------------

@@ -22,9 +22,12 @@ def resize(
     With ``align_corners=True``, an output size that is not ``k·(in − 1) + 1`` misaligns pixel
     centres; a warning says so, as MMSeg's does.
     """
-    if size is not None:
+    # While tracing (ONNX export), sizes taken from ``x.shape`` are traced values: int() would
+    # freeze them to the example input's size and break exports with dynamic height and width.
+    tracing = torch.jit.is_tracing()
+    if size is not None and not tracing:
         size = tuple(int(s) for s in size)
-    if warning and size is not None and align_corners:
+    if warning and size is not None and align_corners and not tracing:
         in_h, in_w = (int(s) for s in input.shape[-2:])
         out_h, out_w = size
         if (out_h > in_h or out_w > in_w) and min(in_h, in_w, out_h, out_w) > 1:
