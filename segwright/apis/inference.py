@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from segwright.config import Config
-from segwright.engine.checkpoint import load_checkpoint
+from segwright.config import Config, load_config
+from segwright.engine.checkpoint import load_checkpoint, require_fit
 from segwright.engine.data import pseudo_collate
 from segwright.registry import MODELS, TRANSFORMS
 from segwright.utils.errors import ConfigError
@@ -22,15 +22,8 @@ ImageInput = str | os.PathLike | np.ndarray
 
 
 def _as_config(config: str | os.PathLike | Config) -> Config:
-    if isinstance(config, Config):
-        return config
-    cfg = Config.fromfile(config)
-    from segwright.config.legacy import is_legacy_config, translate_legacy_config
-
-    if is_legacy_config(cfg):
-        translated, _ = translate_legacy_config(cfg.to_dict())
-        cfg = Config(translated, filename=cfg.filename)
-    return cfg
+    """The config in the 1.x schema (an MMSeg 0.x one translated, provenance kept)."""
+    return load_config(config)
 
 
 def init_model(
@@ -39,11 +32,22 @@ def init_model(
     device: str | torch.device = "cpu",
     cfg_options: dict[str, Any] | None = None,
     trust_checkpoint: bool = False,
+    allow_partial: bool = False,
 ) -> nn.Module:
     """Build the config's model, load a checkpoint into it, and put it in eval mode on ``device``.
 
     The model gets ``cfg`` and ``dataset_meta`` (classes, palette: from the checkpoint when it
     has them, else from the config's test dataset) attributes, used by ``inference_model``.
+
+    Args:
+        allow_partial: Load only what fits (and log a table of the rest) when keys of the model
+            are missing from the checkpoint or have another shape there. By default such a
+            checkpoint is refused. Extra checkpoint keys (an auxiliary head, EMA copies) are
+            ignored either way.
+
+    Raises:
+        CheckpointMismatchError: the checkpoint does not cover the model and ``allow_partial``
+            is false.
     """
     cfg = _as_config(config)
     if cfg_options:
@@ -58,6 +62,8 @@ def init_model(
     meta: dict[str, Any] = {}
     if checkpoint is not None:
         loaded, report = load_checkpoint(model, checkpoint, trusted=trust_checkpoint)
+        if not allow_partial:
+            require_fit(report, checkpoint, "pass allow_partial=True to init_model")
         meta = dict((loaded.get("meta") or {}).get("dataset_meta") or {})
         if not report.exact:
             import logging
@@ -113,34 +119,80 @@ def inference_model(
 ) -> Any:
     """Predict one image (path or BGR array) or a list of them (run in batches).
 
+    Images of different sizes may be mixed: each batch holds images of one size (after the test
+    pipeline), and the results come back in the order of ``images``.
+
     Returns a ``SegDataSample`` (or a list) with ``pred_sem_seg`` and ``seg_logits`` at the
     original image size.
     """
     single = isinstance(images, (str, os.PathLike, np.ndarray))
     items = [images] if single else list(images)
+    results: list[Any] = [None] * len(items)
+    for index, result in iter_inference(model, items, batch_size):
+        results[index] = result
+    return results[0] if single else results
+
+
+@torch.no_grad()
+def iter_inference(
+    model: nn.Module, images: Iterable[ImageInput], batch_size: int = 4
+) -> Iterator[tuple[int, Any]]:
+    """Predict images in batches of equal size; yield ``(input index, result)`` as batches finish.
+
+    A batch runs once ``batch_size`` images of one size (after the test pipeline) are waiting.
+    At most ``4 * batch_size`` prepared images wait at a time: beyond that the largest waiting
+    group runs even when not full, so a long stream of mixed sizes keeps memory bounded. The
+    rest runs at the end. Results therefore come out of input order; the index says which
+    image each belongs to.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"batch_size must be a whole number of at least 1, got {batch_size!r}.")
     cfg = getattr(model, "cfg", None)
     if cfg is None:
         raise ConfigError(
             "inference_model needs a model made by init_model (it carries its config)."
         )
-    results = []
     pipelines: dict[bool, Any] = {}
-    for start in range(0, len(items), batch_size):
-        samples = []
-        for item in items[start : start + batch_size]:
-            from_array = isinstance(item, np.ndarray)
-            pipeline = pipelines.setdefault(from_array, _test_pipeline(cfg, from_array))
-            if from_array:
-                data = dict(img=item)
-            else:
-                path = Path(item)
-                if not path.is_file():
-                    raise ConfigError(f"Image not found: {path}.")
-                data = dict(img_path=str(path))
-            packed = pipeline(data)
-            samples.append(packed)
-        results.extend(model.test_step(pseudo_collate(samples)))
-    return results[0] if single else results
+    waiting: dict[Any, list[tuple[int, Any]]] = {}
+    count = 0
+    for index, item in enumerate(images):
+        from_array = isinstance(item, np.ndarray)
+        pipeline = pipelines.setdefault(from_array, _test_pipeline(cfg, from_array))
+        if from_array:
+            data = dict(img=item)
+        else:
+            path = Path(item)
+            if not path.is_file():
+                raise ConfigError(f"Image not found: {path}.")
+            data = dict(img_path=str(path))
+        packed = pipeline(data)
+        key = _size_key(packed.get("inputs"))
+        group = waiting.setdefault(key if key is not None else ("alone", index), [])
+        group.append((index, packed))
+        count += 1
+        if len(group) >= batch_size or count >= 4 * batch_size:
+            # max() keeps the first (oldest) of equally large groups
+            ready = max(waiting, key=lambda k: len(waiting[k]))
+            batch = waiting.pop(ready)
+            count -= len(batch)
+            yield from _predict_batch(model, batch)
+    for batch in waiting.values():
+        yield from _predict_batch(model, batch)
+
+
+def _size_key(inputs: Any) -> Any:
+    """The shapes of a packed sample's inputs (images batch together only when these agree)."""
+    if isinstance(inputs, torch.Tensor):
+        return tuple(inputs.shape)
+    if isinstance(inputs, (list, tuple)):
+        keys = tuple(_size_key(x) for x in inputs)
+        return None if None in keys else keys
+    return None
+
+
+def _predict_batch(model: nn.Module, batch: list[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
+    results = model.test_step(pseudo_collate([packed for _, packed in batch]))
+    return zip((index for index, _ in batch), results)
 
 
 def show_result(
@@ -150,19 +202,57 @@ def show_result(
     out_file: str | os.PathLike | None = None,
     palette: Sequence[Sequence[int]] | None = None,
     with_labels: bool = False,
+    *,
+    model: nn.Module | None = None,
+    classes: Sequence[str] | None = None,
+    title: str | None = "prediction",
+    legend: bool = True,
 ) -> np.ndarray:
-    """Blend a prediction over its image (BGR); save it when ``out_file`` is given."""
+    """Draw a prediction over its image (BGR), titled, with a colour legend underneath.
+
+    Colours and names come from ``palette``/``classes``, else from ``model.dataset_meta``
+    (what ``init_model`` stores: the checkpoint's dataset metainfo, else the config's
+    dataset), else the automatic palette. ``segwright infer`` and ``segwright test
+    --show-dir`` paint with the same colours.
+
+    Args:
+        image: Path or BGR array.
+        result: A ``SegDataSample`` from ``inference_model``.
+        opacity: Weight of the class colours over the image.
+        out_file: Also save the picture there.
+        with_labels: Write class names on the predicted regions (MMSeg's ``with_labels``).
+        model: The model from ``init_model``, for its palette and class names.
+        title: Text above the picture; None for none.
+        legend: List the classes' colours under the picture (all when few, else those
+            predicted). Without title, legend and labels, the picture is the image's size.
+
+    Returns:
+        The picture that is saved.
+    """
     import cv2
 
-    from segwright.visualization import overlay_mask
+    from segwright.visualization.panels import MIN_PANEL_HEIGHT, prediction_grid
 
     if not isinstance(image, np.ndarray):
         loaded = cv2.imread(str(image), cv2.IMREAD_COLOR)
         if loaded is None:
             raise ConfigError(f"Cannot read image {image}.")
         image = loaded
+    meta = dict(getattr(model, "dataset_meta", None) or {})
+    palette = palette if palette is not None else meta.get("palette")
+    classes = classes if classes is not None else meta.get("classes")
     mask = result.pred_sem_seg.data.squeeze(0).cpu().numpy()
-    drawn = overlay_mask(image, mask, palette, opacity)
+    drawn = prediction_grid(
+        [(image, None, mask)],
+        palette,
+        classes,
+        opacity=opacity,
+        titles=[title] if title else False,
+        legend=legend,
+        show_image=False,
+        with_labels=with_labels,
+        min_height=MIN_PANEL_HEIGHT if title or legend or with_labels else 0,
+    )
     if out_file is not None:
         Path(out_file).parent.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(out_file), drawn)

@@ -6,15 +6,18 @@ import os
 from typing import Any
 
 from segwright.apis import preflight  # noqa: F401  (registers SegPreflightHook)
-from segwright.config import Config
+from segwright.config import Config, load_config
 
 
 def build_runner(cfg: Config | str | os.PathLike) -> Any:
-    """A runner for ``cfg`` with the pre-flight hook (``default_hooks.preflight=None`` disables it)."""
+    """A runner for ``cfg`` with the pre-flight hook (``default_hooks.preflight=None`` disables it).
+
+    ``cfg`` is a file or a :class:`Config`, MMSeg 1.x or 0.x (read by
+    :func:`segwright.config.load_config`).
+    """
     from segwright.engine.runner import Runner
 
-    if not isinstance(cfg, Config):
-        cfg = Config.fromfile(cfg)
+    cfg = load_config(cfg)  # an MMSeg 0.x config is translated before hooks are added
     hooks = dict(cfg.get("default_hooks") or {})
     hooks.setdefault("preflight", dict(type="SegPreflightHook"))
     cfg.default_hooks = hooks

@@ -48,21 +48,20 @@ def migrated_text(source: str, values: dict, notes: list[str]) -> str:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from segwright.config import Config
-    from segwright.config.legacy import is_legacy_config, translate_legacy_config
+    from segwright.config import load_config
     from segwright.utils.errors import ConfigError
 
-    cfg = Config.fromfile(args.config, import_custom_modules=False)
-    if args.cfg_options:
-        cfg.merge_from_options(args.cfg_options)
-    if not is_legacy_config(cfg):
+    # The same loading as a run: what this writes is what `segwright train` would run.
+    cfg = load_config(args.config, args.cfg_options, import_custom_modules=False)
+    report = cfg.load_report
+    if not report.legacy:
         raise ConfigError(
             f"{args.config} is not an MMSeg 0.x config (it has no 0.x keys such as optimizer, "
             "lr_config, runner or data, or it already has optim_wrapper/train_dataloader); "
             "nothing to migrate."
         )
-    values, notes = translate_legacy_config(cfg)
-    text = migrated_text(args.config, values, notes)
+    notes = report.notes
+    text = migrated_text(args.config, cfg.to_dict(), notes)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
         print(f"Wrote {args.output} ({len(notes)} note(s)).")

@@ -1,8 +1,8 @@
 """Plot the learning rate (and momentum) of every parameter group over a config's training run.
 
 Nothing is trained: the model is built only for its parameter groups, and the schedulers
-(param_scheduler) and lr/momentum updater hooks (custom_hooks) are replayed iteration by
-iteration. The value shown for iteration i is the one in force while iteration i trains.
+(param_scheduler; a 0.x lr_config/momentum_config is translated into MMCV-policy schedulers) are
+stepped iteration by iteration. The value shown for iteration i is the one in force while iteration i trains.
 Groups with identical curves share one line.
 """
 
@@ -18,7 +18,7 @@ MAX_LEGEND = 8
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", help="config file (.py, .json, .yaml)")
+    parser.add_argument("config", help="config file (.py, .json, .yaml); MMSeg 0.x or 1.x")
     parser.add_argument(
         "-o", "--out", help="PNG to write (default: lr.png unless only --json is given)"
     )
@@ -108,13 +108,10 @@ def _summary(values: dict[str, list[list[float]]]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from segwright.config import Config
+    from segwright.config import load_config
     from segwright.engine.schedule_preview import preview_schedule
 
-    cfg: Any = Config.fromfile(args.config, import_custom_modules=False)
-    if args.cfg_options:
-        cfg.merge_from_options(args.cfg_options)
-    cfg.import_custom_modules()
+    cfg: Any = load_config(args.config, args.cfg_options)  # an MMSeg 0.x config is translated
     values = preview_schedule(cfg, num_iters=args.num_iters, epoch_length=args.epoch_length)
     print(_summary(values))
     if args.json:

@@ -1,7 +1,8 @@
 """Print the merged config, and with --explain where every key was set.
 
-Bases are merged, --cfg-options applied, and the result printed as Python (default), JSON
-or YAML. With --format json the JSON stands alone on stdout so scripts can read it. With
+Bases are merged, --cfg-options applied, an MMSeg 0.x config translated to the 1.x keys a run
+uses (each translated key explained by the 0.x file:line it came from; --as-written skips the
+translation), and the result printed as Python (default), JSON or YAML. With --format json the JSON stands alone on stdout so scripts can read it. With
 --explain every leaf key is shown with the file and line (or the --cfg-options entry) that
 set it last. custom_imports are not imported: printing runs no user module.
 """
@@ -12,7 +13,7 @@ import argparse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", help="config file (.py, .json, .yaml)")
+    parser.add_argument("config", help="config file (.py, .json, .yaml); MMSeg 0.x or 1.x")
     parser.add_argument(
         "--cfg-options",
         nargs="+",
@@ -27,15 +28,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--explain", action="store_true", help="show the file:line or option that set each key"
     )
+    parser.add_argument(
+        "--as-written",
+        action="store_true",
+        help="print an MMSeg 0.x config as merged, without translating it to the 1.x keys a "
+        "run uses",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from segwright.config import Config
+    from segwright.config import Config, load_config
     from segwright.config.dump import FORMATTERS
 
-    cfg = Config.fromfile(args.config, import_custom_modules=False)
-    if args.cfg_options:
-        cfg.merge_from_options(args.cfg_options)
+    if args.as_written:
+        cfg = Config.fromfile(args.config, import_custom_modules=False)
+        if args.cfg_options:
+            cfg.merge_from_options(args.cfg_options)
+    else:
+        cfg = load_config(args.config, args.cfg_options, import_custom_modules=False)
     if args.explain:
         print(format_explain(cfg))
         return 0

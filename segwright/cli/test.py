@@ -11,7 +11,7 @@ from segwright.utils.errors import ConfigError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", help="config file (.py, .json, .yaml)")
+    parser.add_argument("config", help="config file (.py, .json, .yaml); MMSeg 0.x or 1.x")
     parser.add_argument("checkpoint", help="checkpoint file to evaluate")
     parser.add_argument("--work-dir", help="where the test log goes")
     parser.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present)")
@@ -34,6 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="allow checkpoints that pickle Python objects (runs code from the file)",
     )
     parser.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="evaluate even when the checkpoint lacks model weights or has them in another "
+        "shape (those keep their initial values; refused by default)",
+    )
+    parser.add_argument(
         "--cfg-options",
         nargs="+",
         action="extend",
@@ -45,10 +51,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from segwright.apis.test_outputs import SegTestOutputHook
-    from segwright.cli.config_loading import load_config
+    from segwright.cli.config_loading import load_config, log_translation_notes
     from segwright.engine.runner import Runner
 
-    cfg, _ = load_config(args.config, args.cfg_options, announce=True)
+    notes: list[str] = []
+    cfg, _ = load_config(args.config, args.cfg_options, notes=notes)
     if args.tta:
         use_tta(cfg)
     if args.out:
@@ -61,7 +68,10 @@ def run(args: argparse.Namespace) -> int:
     cfg.resume = False
     if args.trust_checkpoint:
         cfg.trust_checkpoint = True
+    if args.allow_partial:
+        cfg.allow_partial_checkpoint = True
     runner = Runner.from_cfg(cfg)
+    log_translation_notes(runner, notes)  # into the run's log file, not only the console
     if args.show_dir or args.out:
         runner.register_hook(SegTestOutputHook(show_dir=args.show_dir, out_dir=args.out))
     try:

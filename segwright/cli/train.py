@@ -1,4 +1,4 @@
-"""Train a model from a config file (MMSeg 1.x-style configs).
+"""Train a model from a config file (MMSeg 1.x or 0.x; 0.x configs are translated).
 
 The work directory is --work-dir, else the config's work_dir, else ./work_dirs/<config name>.
 Each run writes a timestamped folder there with the log, the merged config and the scalars;
@@ -11,7 +11,7 @@ import argparse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", help="config file (.py, .json, .yaml)")
+    parser.add_argument("config", help="config file (.py, .json, .yaml); MMSeg 0.x or 1.x")
     parser.add_argument("--work-dir", help="where logs and checkpoints go")
     parser.add_argument(
         "--resume",
@@ -60,12 +60,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def prepare_config(args: argparse.Namespace) -> object:
-    """Load the config and apply the command-line settings (CLI wins over the file)."""
+def prepare_config(args: argparse.Namespace, notes: list[str] | None = None) -> object:
+    """Load the config and apply the command-line settings (CLI wins over the file).
+
+    Args:
+        notes: A list to receive the MMSeg 0.x translation notes (for the run's log).
+    """
     from segwright.cli.config_loading import load_config
     from segwright.utils.errors import ConfigError
 
-    cfg, _ = load_config(args.config, args.cfg_options, announce=True)
+    cfg, _ = load_config(args.config, args.cfg_options, notes=notes)
     if args.work_dir:
         cfg.work_dir = args.work_dir
     if args.load_from:
@@ -107,9 +111,17 @@ def prepare_config(args: argparse.Namespace) -> object:
 
 def run(args: argparse.Namespace) -> int:
     from segwright.apis.train import build_runner
+    from segwright.cli.config_loading import log_translation_notes, translation_notes_text
 
-    cfg = prepare_config(args)
-    runner = build_runner(cfg)
+    notes: list[str] = []
+    cfg = prepare_config(args, notes)
+    try:
+        runner = build_runner(cfg)
+    except Exception:
+        if notes:  # no run log to hold them: they may explain the failure
+            print(translation_notes_text(notes))
+        raise
+    log_translation_notes(runner, notes)
     try:
         runner.train()
     finally:

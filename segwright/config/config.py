@@ -7,7 +7,7 @@ import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from segwright.config.config_dict import ConfigDict
 from segwright.config.custom_imports import import_custom_modules
@@ -19,7 +19,10 @@ from segwright.config.provenance import Origin, explain
 from segwright.utils.errors import ConfigError
 from segwright.utils.suggest import did_you_mean
 
-_OWN_ATTRS = ("_cfg_dict", "_filename", "_text", "_layers")
+if TYPE_CHECKING:
+    from segwright.config.load import LoadReport
+
+_OWN_ATTRS = ("_cfg_dict", "_filename", "_text", "_layers", "_load_report")
 
 
 class Config:
@@ -43,6 +46,7 @@ class Config:
         if layers is None:
             layers = [Layer(source="(set in code)", values=copy.deepcopy(values))]
         object.__setattr__(self, "_layers", layers)
+        object.__setattr__(self, "_load_report", None)
 
     @classmethod
     def fromfile(
@@ -230,20 +234,25 @@ class Config:
         return copy.deepcopy(self)
 
     def __copy__(self) -> Config:
-        return Config(self._cfg_dict, self._filename, self._text, list(self._layers))
+        cfg = Config(self._cfg_dict, self._filename, self._text, list(self._layers))
+        object.__setattr__(cfg, "_load_report", self._load_report)
+        return cfg
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Config:
-        return Config(
+        cfg = Config(
             copy.deepcopy(self._cfg_dict, memo),
             self._filename,
             self._text,
             copy.deepcopy(self._layers, memo),
         )
+        object.__setattr__(cfg, "_load_report", copy.deepcopy(self._load_report, memo))
+        return cfg
 
     def __getstate__(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in _OWN_ATTRS}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        object.__setattr__(self, "_load_report", None)  # pickles from before it existed
         for key, value in state.items():
             object.__setattr__(self, key, value)
 
@@ -252,6 +261,16 @@ class Config:
     @property
     def filename(self) -> str | None:
         return self._filename
+
+    @property
+    def layers(self) -> list[Layer]:
+        """What each source (file, ``--cfg-options``) wrote, in merge order (for provenance)."""
+        return self._layers
+
+    @property
+    def load_report(self) -> LoadReport | None:
+        """What :func:`segwright.config.load_config` did (0.x translation, notes); None before it ran."""
+        return self._load_report
 
     @property
     def text(self) -> str:

@@ -42,6 +42,8 @@ class Layer:
     lines: dict[KeyPath, int] = field(default_factory=dict)
     # For --cfg-options: the dotted key -> the 'KEY=VALUE' text the user typed.
     option_text: dict[str, str] = field(default_factory=dict)
+    # For a translated MMSeg 0.x config: key path -> what it was called in the 0.x file.
+    renamed: dict[KeyPath, str] = field(default_factory=dict)
 
 
 @dataclass

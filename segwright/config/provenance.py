@@ -56,6 +56,24 @@ def _contains(values: Any, path: KeyPath) -> bool:
     return True
 
 
+def last_layer(layers: Sequence[Layer], path: KeyPath) -> int | None:
+    """The index of the last layer that wrote ``path`` (or a value below it); None if none did."""
+    for index in range(len(layers) - 1, -1, -1):
+        if _contains(layers[index].values, path):
+            return index
+    return None
+
+
+def describe(layer: Layer, path: KeyPath) -> str:
+    """Where ``layer`` set ``path``: ``file:line``, ``--cfg-options KEY=VALUE`` or the source."""
+    text = _describe(layer, path)
+    for cut in range(len(path), 0, -1):
+        renamed = getattr(layer, "renamed", {}).get(path[:cut])
+        if renamed is not None:
+            return f"{text} ({renamed})"
+    return text
+
+
 def _describe(layer: Layer, path: KeyPath) -> str:
     if layer.option_text:
         for cut in range(len(path), 0, -1):
@@ -74,10 +92,7 @@ def explain(values: Mapping[str, Any], layers: Sequence[Layer]) -> list[Origin]:
     """For each leaf of ``values``, the last layer that wrote it."""
     origins = []
     for path, value in iter_leaves(values):
-        source = "(set in code)"
-        for layer in reversed(layers):
-            if _contains(layer.values, path):
-                source = _describe(layer, path)
-                break
+        index = last_layer(layers, path)
+        source = "(set in code)" if index is None else describe(layers[index], path)
         origins.append(Origin(format_key(path), value, source))
     return origins

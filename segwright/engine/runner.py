@@ -21,13 +21,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from segwright.config import Config
-from segwright.config.legacy import (
-    format_notes,
-    ignored_legacy_keys,
-    is_legacy_config,
-    translate_config,
-)
+from segwright.config import Config, load_config
+from segwright.config.load import log_load_report
 from segwright.engine.data import build_dataloader, shutdown_workers
 from segwright.engine.dist import (
     convert_sync_batchnorm,
@@ -132,10 +127,12 @@ class Runner(CheckpointMixin):
         cfg: Config | None = None,
         device: str | torch.device | None = None,
         trust_checkpoint: bool = False,
+        allow_partial_checkpoint: bool = False,
         model_wrapper_cfg: Mapping[str, Any] | None = None,
         sync_bn: str | None = None,
         channels_last: bool = False,
         compile: Any = None,
+        auto_scale_lr: Mapping[str, Any] | None = None,
     ) -> None:
         self.cfg = cfg if cfg is not None else Config()
         # The scope unprefixed type names read while this runner builds (MMDet's meaning of
@@ -204,11 +201,14 @@ class Runner(CheckpointMixin):
         self._test_cfg = dict(test_cfg) if test_cfg is not None else None
         self._optim_wrapper_cfg = optim_wrapper
         self._param_scheduler_cfg = param_scheduler
+        self._auto_scale_lr = auto_scale_lr
         self._val_evaluator_cfg = val_evaluator
         self._test_evaluator_cfg = test_evaluator
         self.load_from = load_from
         self.resume_requested = bool(resume)
         self.trust_checkpoint = bool(trust_checkpoint)
+        # val()/test() refuse a load_from that leaves model weights at their initial values.
+        self.allow_partial_checkpoint = bool(allow_partial_checkpoint)
         # While validating inside training: the training generators' states, for checkpoints.
         self.frozen_rng_state: dict[str, Any] | None = None
 
@@ -228,13 +228,13 @@ class Runner(CheckpointMixin):
 
     @classmethod
     def from_cfg(cls, cfg: Config | Mapping[str, Any]) -> Runner:
-        """Build a runner from a (merged) config; unknown top-level keys are ignored."""
-        if not isinstance(cfg, Config):
-            cfg = Config(cfg)
-        notes: list[str] = []
-        ignored = ignored_legacy_keys(cfg)
-        if is_legacy_config(cfg):  # MMSeg 0.x: translate, and say what changed meaning
-            cfg, notes = translate_config(cfg)
+        """Build a runner from a (merged) config; unknown top-level keys are ignored.
+
+        ``cfg`` may be as read (an MMSeg 0.x config is translated here) or already through
+        :func:`segwright.config.load_config` (then it is used as it is); what the loading
+        translated or applied is logged into the run's log.
+        """
+        cfg = load_config(cfg)
         work_dir = cfg.get("work_dir")
         if work_dir is None:
             name = Path(cfg.filename).stem if cfg.filename else "run"
@@ -270,19 +270,14 @@ class Runner(CheckpointMixin):
             cfg=cfg,
             device=cfg.get("device"),
             trust_checkpoint=cfg.get("trust_checkpoint", False),
+            allow_partial_checkpoint=cfg.get("allow_partial_checkpoint", False),
             model_wrapper_cfg=cfg.get("model_wrapper_cfg"),
             sync_bn=cfg.get("sync_bn"),
             channels_last=cfg.get("channels_last", False),
             compile=cfg.get("compile"),
+            auto_scale_lr=cfg.get("auto_scale_lr"),
         )
-        if notes:  # logged once the run's log file exists
-            runner.logger.info("MMSeg 0.x config translated:\n" + format_notes(notes))
-        if ignored:
-            runner.logger.warning(
-                "The config is in the 1.x style (it has optim_wrapper/train_dataloader), so these "
-                f"MMSeg 0.x keys have no effect: {', '.join(ignored)}. Move their settings into "
-                "the 1.x keys (segwright migrate-config on the 0.x part shows how), or delete them."
-            )
+        log_load_report(cfg, runner.logger)  # once the run's log file exists
         return runner
 
     # -- state -----------------------------------------------------------------------------
@@ -430,7 +425,17 @@ class Runner(CheckpointMixin):
             key=f"{mode}_cfg",
         )
 
+    def _train_batch_size(self) -> int:
+        """Images per step on one process: the train dataloader's ``batch_size``."""
+        spec = self._train_dataloader_cfg
+        if isinstance(spec, Mapping) and spec.get("batch_size") is not None:
+            return int(spec["batch_size"])
+        loader = self.train_loop.dataloader
+        size = loader.batch_size or getattr(loader.batch_sampler, "batch_size", None)
+        return int(size or 1)
+
     def _build_optim_and_schedulers(self) -> None:
+        from segwright.engine.optim.auto_scale_lr import scale_lr
         from segwright.engine.optim.constructor import build_optim_wrapper, describe_param_groups
         from segwright.engine.optim.schedulers.builder import build_param_schedulers
 
@@ -439,6 +444,18 @@ class Runner(CheckpointMixin):
         else:
             self.optim_wrapper = build_optim_wrapper(
                 self._raw_model, copy.deepcopy(self._optim_wrapper_cfg)
+            )
+        factor = scale_lr(
+            self.optim_wrapper.optimizer,
+            self._auto_scale_lr,
+            self._train_batch_size(),
+            get_world_size(),
+        )
+        if factor is not None:
+            self.logger.info(
+                f"auto_scale_lr: lr x {factor:g} (world size {get_world_size()} x batch size "
+                f"{self._train_batch_size()} / base_batch_size "
+                f"{self._auto_scale_lr['base_batch_size']})."
             )
         self.logger.info(
             "Parameter groups:\n" + describe_param_groups(self.optim_wrapper.optimizer)
@@ -487,7 +504,7 @@ class Runner(CheckpointMixin):
                 "Validation needs val_dataloader, val_cfg and val_evaluator in the config."
             )
         self.call_hook("before_run")
-        self._load_or_resume()
+        self._load_or_resume(evaluating=True)
         metrics = self.val_loop.run()
         self.call_hook("after_run")
         return metrics
@@ -501,7 +518,7 @@ class Runner(CheckpointMixin):
                 "Testing needs test_dataloader, test_cfg and test_evaluator in the config."
             )
         self.call_hook("before_run")
-        self._load_or_resume()
+        self._load_or_resume(evaluating=True)
         metrics = self.test_loop.run()
         self.call_hook("after_run")
         return metrics

@@ -1,11 +1,10 @@
 """Preview a config's learning-rate and momentum schedule without data or forward passes.
 
-Builds the model (for its parameter groups), the optimizer wrapper, the native
-``param_scheduler`` entries and any lr/momentum updater hooks in ``custom_hooks``, then replays
-the hook calls of a training run: updater hooks in ``before_train_iter`` (and
-``before_train_epoch``), schedulers stepped as :class:`ParamSchedulerHook` does (iteration-based
-ones after every iteration, epoch-based ones after every epoch). The value recorded for
-iteration ``i`` is the one in force while iteration ``i`` trains.
+Builds the model (for its parameter groups), the optimizer wrapper and the ``param_scheduler``
+entries (an MMSeg 0.x ``lr_config``/``momentum_config`` arrives here already translated into
+MMCV-policy schedulers), then steps the schedulers as :class:`ParamSchedulerHook` does
+(iteration-based ones after every iteration, epoch-based ones after every epoch). The value
+recorded for iteration ``i`` is the one in force while iteration ``i`` trains.
 """
 
 from __future__ import annotations
@@ -14,8 +13,7 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from segwright.engine.priority import get_priority
-from segwright.registry import HOOKS, MODELS, resolve_type
+from segwright.registry import MODELS
 from segwright.utils.errors import ConfigError, SegwrightError
 
 
@@ -33,35 +31,6 @@ class _EpochOfUnknownLength:
                 "Give it with --epoch-length N (epoch_length=N)."
             )
         return self._length
-
-
-class _PreviewLoop:
-    def __init__(self, dataloader: Any, by_epoch: bool, max_iters: int, max_epochs: int) -> None:
-        self.dataloader = dataloader
-        self.by_epoch = by_epoch
-        self.max_iters = max_iters
-        self.max_epochs = max_epochs
-
-
-class PreviewRunner:
-    """The runner attributes that updater hooks and schedulers read (MMEngine and MMCV names)."""
-
-    def __init__(
-        self,
-        optim_wrapper: Any,
-        loop: _PreviewLoop,
-        param_schedulers: list[Any],
-    ) -> None:
-        self.optim_wrapper = optim_wrapper
-        self.optimizer = getattr(optim_wrapper, "optimizer", optim_wrapper)
-        self.train_loop = loop
-        self.data_loader = loop.dataloader
-        self.param_schedulers = param_schedulers
-        self.iter = 0
-        self.epoch = 0
-        self.inner_iter = 0
-        self.max_iters = loop.max_iters
-        self.max_epochs = loop.max_epochs
 
 
 def _as_dict(cfg: Any) -> dict[str, Any]:
@@ -134,36 +103,6 @@ def _build_model(cfg: Mapping[str, Any]) -> Any:
     return revert_sync_batchnorm(MODELS.build(model_cfg, key="model"))
 
 
-def _updater_hooks(custom_hooks: Any) -> list[Any]:
-    """The lr/momentum updater hooks among ``custom_hooks``, in the order the runner calls them."""
-    from segwright.engine.hooks.lr_updater_hook import LrUpdaterHook
-    from segwright.engine.hooks.momentum_updater_hook import MomentumUpdaterHook
-
-    kinds = (LrUpdaterHook, MomentumUpdaterHook)
-    found: list[tuple[int, Any]] = []
-    for index, entry in enumerate(custom_hooks or []):
-        key = f"custom_hooks[{index}]"
-        if isinstance(entry, Mapping):
-            entry = dict(entry)
-            cls = resolve_type(HOOKS, entry.get("type"))
-            if not (isinstance(cls, type) and issubclass(cls, kinds)):
-                continue
-            priority = entry.pop("priority", getattr(cls, "priority", "NORMAL"))
-            hook = HOOKS.build(entry, key=key)
-        elif isinstance(entry, kinds):
-            hook, priority = entry, getattr(entry, "priority", "NORMAL")
-        elif hasattr(entry, "before_train_iter"):
-            continue  # another built hook: it does not set lr or momentum
-        else:
-            raise ConfigError(
-                f"Config key '{key}' must be a hook dict such as dict(type='PolyLrUpdaterHook', "
-                f"...) or a hook object, got {type(entry).__name__}: {entry!r}."
-            )
-        found.append((get_priority(priority), hook))
-    found.sort(key=lambda item: item[0])  # stable: equal priorities keep config order
-    return [hook for _, hook in found]
-
-
 def _read_values(optimizer: Any, with_momentum: bool) -> tuple[list[float], list[float]]:
     lrs = [float(group["lr"]) for group in optimizer.param_groups]
     if not with_momentum:
@@ -176,75 +115,47 @@ def _read_values(optimizer: Any, with_momentum: bool) -> tuple[list[float], list
 
 
 def simulate(
-    runner: PreviewRunner,
-    hooks: Sequence[Any],
-    step_schedulers: bool = True,
+    optimizer: Any,
+    schedulers: Sequence[Any],
+    max_iters: int,
+    epoch_length: int | None = None,
     num_iters: int | None = None,
 ) -> dict[str, list[list[float]]]:
-    """Replay a training run's hook calls and record lr/momentum per group and iteration.
+    """Step ``schedulers`` through a run and record lr/momentum per group and iteration.
 
     Args:
-        runner: The stand-in runner (its loop says iteration- or epoch-based).
-        hooks: Hooks to call (``before_run``, ``before_train``, ``before_train_epoch``,
-            ``before_train_iter``, ``after_train_iter``, ``after_train_epoch``).
-        step_schedulers: Step ``runner.param_schedulers`` as ParamSchedulerHook does.
+        optimizer: The torch optimizer whose groups are recorded.
+        schedulers: Stepped as ParamSchedulerHook does: iteration-based ones after every
+            iteration, epoch-based ones after every ``epoch_length`` iterations.
+        max_iters: Iterations of the run.
+        epoch_length: Iterations per epoch; None for an iteration-based loop (one epoch).
         num_iters: Stop after this many iterations (default: the whole run).
 
     Returns:
         ``dict(lr=[[group 0 per iteration], ...], momentum=[[...], ...])``; ``momentum`` is
         empty when the optimizer has neither ``momentum`` nor ``betas``.
     """
-    optimizer = runner.optimizer
     defaults = getattr(optimizer, "defaults", {}) or {}
     with_momentum = "momentum" in defaults or "betas" in defaults
     n_groups = len(optimizer.param_groups)
     lr: list[list[float]] = [[] for _ in range(n_groups)]
     momentum: list[list[float]] = [[] for _ in range(n_groups)] if with_momentum else []
-    total = runner.max_iters if num_iters is None else min(num_iters, runner.max_iters)
-    schedulers = runner.param_schedulers if step_schedulers else []
-
-    def call(stage: str, **kwargs: Any) -> None:
-        for hook in hooks:
-            getattr(hook, stage)(runner, **kwargs)
-
-    def one_iteration(batch_idx: int) -> None:
-        runner.inner_iter = batch_idx
-        call("before_train_iter", batch_idx=batch_idx, data_batch=None)
+    total = max_iters if num_iters is None else min(num_iters, max_iters)
+    active = [s for s in schedulers if not getattr(s, "need_val_args", False)]
+    for it in range(total):
         lrs, momenta = _read_values(optimizer, with_momentum)
         for series, value in zip(lr, lrs):
             series.append(value)
         for series, value in zip(momentum, momenta):
             series.append(value)
-        call("after_train_iter", batch_idx=batch_idx, data_batch=None, outputs=None)
-        for scheduler in schedulers:
-            if not scheduler.by_epoch and not getattr(scheduler, "need_val_args", False):
+        for scheduler in active:
+            if not scheduler.by_epoch:
                 scheduler.step()
-        runner.iter += 1
-
-    def end_of_epoch() -> None:
-        call("after_train_epoch")
-        for scheduler in schedulers:
-            if scheduler.by_epoch and not getattr(scheduler, "need_val_args", False):
-                scheduler.step()
-
-    call("before_run")
-    call("before_train")
-    if not runner.train_loop.by_epoch:
-        call("before_train_epoch")
-        while runner.iter < total:
-            one_iteration(runner.iter)
-        if total == runner.max_iters:
-            end_of_epoch()
-    else:
-        epoch_length = len(runner.train_loop.dataloader)
-        while runner.epoch < runner.max_epochs and runner.iter < total:
-            call("before_train_epoch")
-            for batch_idx in range(epoch_length):
-                if runner.iter >= total:
-                    return dict(lr=lr, momentum=momentum)
-                one_iteration(batch_idx)
-            end_of_epoch()
-            runner.epoch += 1
+        end_of_epoch = it + 1 == max_iters if epoch_length is None else (it + 1) % epoch_length == 0
+        if end_of_epoch:
+            for scheduler in active:
+                if scheduler.by_epoch:
+                    scheduler.step()
     return dict(lr=lr, momentum=momentum)
 
 
@@ -255,8 +166,7 @@ def preview_schedule(
 
     Args:
         cfg: A merged config (``Config`` or dict) with ``model``, ``optim_wrapper`` and
-            ``train_cfg``; ``param_scheduler`` and updater hooks in ``custom_hooks`` are
-            optional.
+            ``train_cfg``; ``param_scheduler`` is optional.
         num_iters: Record only the first this many iterations (default: the whole run).
         epoch_length: Iterations per epoch; default ``len(train_dataloader)`` when the
             dataloader can be built. Needed for epoch-based loops, ``convert_to_iter_based``
@@ -298,12 +208,17 @@ def preview_schedule(
     )
     if isinstance(schedulers, Mapping):
         schedulers = [s for group in schedulers.values() for s in group]
-    hooks = _updater_hooks(cfg.get("custom_hooks"))
-    loop = _PreviewLoop(_EpochOfUnknownLength(length, why), by_epoch, max_iters, max_epochs)
-    runner = PreviewRunner(optim_wrapper, loop, list(schedulers))
     default_hooks = cfg.get("default_hooks") or {}
-    stepping = not ("param_scheduler" in default_hooks and default_hooks["param_scheduler"] is None)
-    return simulate(runner, hooks, step_schedulers=stepping, num_iters=num_iters)
+    if "param_scheduler" in default_hooks and default_hooks["param_scheduler"] is None:
+        schedulers = []  # nothing steps them: the values stay where construction put them
+    optimizer = getattr(optim_wrapper, "optimizer", optim_wrapper)
+    return simulate(
+        optimizer,
+        list(schedulers),
+        max_iters,
+        epoch_length=len(_EpochOfUnknownLength(length, why)) if by_epoch else None,
+        num_iters=num_iters,
+    )
 
 
-__all__ = ["PreviewRunner", "preview_schedule", "simulate"]
+__all__ = ["preview_schedule", "simulate"]

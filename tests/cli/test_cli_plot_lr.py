@@ -35,15 +35,14 @@ def test_plot_lr_writes_png_and_json(tmp_path, capsys):
     assert "20 iterations" in capsys.readouterr().out
 
 
-def test_plot_lr_with_updater_hooks_and_groups(tmp_path):
+def test_plot_lr_with_mmcv_policies_and_groups(tmp_path):
     config = tmp_path / "cyclic.py"
     config.write_text(
         f"_base_ = [{str(TOY_CONFIG_PATH)!r}]\n"
         "optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'decode_head': "
         "dict(lr_mult=10.0)}))\n"
-        "param_scheduler = None\n"
-        "custom_hooks = [dict(type='CyclicLrUpdaterHook', target_ratio=(10, 1e-4)),\n"
-        "                dict(type='CyclicMomentumUpdaterHook')]\n"
+        "param_scheduler = [dict(type='MMCVCyclicLR', target_ratio=(10, 1e-4), by_epoch=False),\n"
+        "                   dict(type='MMCVCyclicMomentum', by_epoch=False)]\n"
     )
     values = tmp_path / "v.json"
     assert main(["plot-lr", str(config), "--json", str(values), "--num-iters", "30"]) == 0

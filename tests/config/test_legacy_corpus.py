@@ -151,7 +151,7 @@ def test_as_written_it_is_0x_and_names_its_weights(name: str):
     translated, notes = translate_config(cfg)
     assert not is_legacy_config(translated)
     assert translated.model.get("pretrained") == PRETRAINED[name]  # kept for the user to see
-    assert any(note.startswith("lr_config -> custom_hooks PolyLrUpdaterHook") for note in notes)
+    assert any(note.startswith("lr_config -> param_scheduler MMCVPolyLR") for note in notes)
     assert any("(DiceLoss)" in note for note in notes) == (name == CE_DICE)
     assert "optimizer" not in translated and "data" not in translated
 
@@ -453,7 +453,7 @@ def test_pair_trains_alike(name: str, tmp_path: Path):
     else:
         assert old.groups[1:] == [] and old.groups[0][1:4] == (0.01, 0.0005, 0.9)
     assert new.momenta == old.momenta == [[0.9] * len(old.groups)] * SHORT
-    assert "PolyLrUpdaterHook" in old_hooks and "ParamSchedulerHook" in new_hooks
+    assert "ParamSchedulerHook" in old_hooks and "ParamSchedulerHook" in new_hooks
     # MMSeg 1.x's schedules add SegVisualizationHook (a no-op unless draw=True); 0.x has none
     assert [h for h in old_hooks if h != "PolyLrUpdaterHook"] == [
         h for h in new_hooks if h != "SegVisualizationHook"

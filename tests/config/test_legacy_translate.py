@@ -83,7 +83,7 @@ def test_minimal_iteration_config_translates_exactly():
             checkpoint=dict(type="CheckpointHook", by_epoch=False, interval=40),
             logger=dict(type="LoggerHook", interval=10, log_metric_by_epoch=False),
         ),
-        custom_hooks=[dict(type="PolyLrUpdaterHook", by_epoch=False, power=0.9, min_lr=1e-4)],
+        param_scheduler=[dict(type="MMCVPolyLR", by_epoch=False, power=0.9, min_lr=1e-4)],
         log_processor=dict(by_epoch=False),
         visualizer=dict(
             type="SegLocalVisualizer",
@@ -92,7 +92,7 @@ def test_minimal_iteration_config_translates_exactly():
         ),
         randomness=dict(seed=0),
     )
-    assert noted(notes, "lr_config", "PolyLrUpdaterHook")
+    assert noted(notes, "lr_config", "MMCVPolyLR")
     assert noted(notes, "latest.pth", "last_checkpoint")
 
 
@@ -122,8 +122,10 @@ def test_epoch_runner_defaults():
     assert out["train_cfg"] == dict(type="EpochBasedTrainLoop", max_epochs=3)
     assert out["train_dataloader"]["sampler"] == dict(type="DefaultSampler", shuffle=True)
     assert out["train_dataloader"]["drop_last"] is True
-    # EpochBasedRunner keeps the hooks' own by_epoch default (True).
-    assert out["custom_hooks"] == [dict(type="StepLrUpdaterHook", step=[2])]
+    # EpochBasedRunner keeps the policies' own by_epoch default (True): the epoch sets the lr.
+    assert out["param_scheduler"] == [
+        dict(type="MMCVStepLR", by_epoch=False, progress="epoch", step=[2])
+    ]
     assert out["default_hooks"]["checkpoint"] == dict(
         type="CheckpointHook", by_epoch=True, interval=1
     )
@@ -159,7 +161,7 @@ def test_runner_errors(runner, message):
 
 def test_workflow_train_only_is_implicit():
     out, notes = translate(workflow=[("train", 1)])
-    assert not any(h["type"] == "WorkflowValLossHook" for h in out["custom_hooks"])
+    assert not any(h["type"] == "WorkflowValLossHook" for h in out.get("custom_hooks", []))
     assert not noted(notes, "workflow")
 
 
@@ -390,39 +392,41 @@ def test_fp16_key():
 # -- schedules -------------------------------------------------------------------------------------
 
 
-def test_lr_and_momentum_policies_become_updater_hooks():
+def test_lr_and_momentum_policies_become_mmcv_schedulers():
     out, _ = translate(
         lr_config=dict(policy="cyclic", target_ratio=(10, 1e-4), cyclic_times=1, step_ratio_up=0.4),
         momentum_config=dict(
             policy="cyclic", target_ratio=(0.85 / 0.95, 1), cyclic_times=1, step_ratio_up=0.4
         ),
     )
-    assert out["custom_hooks"] == [
+    assert out["param_scheduler"] == [
         dict(
-            type="CyclicLrUpdaterHook",
+            type="MMCVCyclicLR",
             by_epoch=False,
             target_ratio=(10, 1e-4),
             cyclic_times=1,
             step_ratio_up=0.4,
         ),
-        # IterBasedRunner does not default momentum_config's by_epoch to False.
+        # IterBasedRunner does not default momentum_config's by_epoch to False (cyclic does).
         dict(
-            type="CyclicMomentumUpdaterHook",
+            type="MMCVCyclicMomentum",
+            by_epoch=False,
             target_ratio=(0.85 / 0.95, 1),
             cyclic_times=1,
             step_ratio_up=0.4,
         ),
     ]
-    assert "param_scheduler" not in out
+    assert "custom_hooks" not in out
 
 
 def test_policy_names_follow_mmcv():
-    hooks = translate(lr_config=dict(policy="CosineAnnealing", min_lr=0.0, by_epoch=True))[0]
-    assert hooks["custom_hooks"] == [
-        dict(type="CosineAnnealingLrUpdaterHook", by_epoch=True, min_lr=0.0)
+    out = translate(lr_config=dict(policy="CosineAnnealing", min_lr=0.0, by_epoch=True))[0]
+    # by_epoch=True under IterBasedRunner: MMCV never updates the lr (no before_train_epoch).
+    assert out["param_scheduler"] == [
+        dict(type="MMCVCosineAnnealingLR", by_epoch=False, progress="frozen", min_lr=0.0)
     ]
-    custom = translate(lr_config=dict(policy="MyPolicy"))[0]["custom_hooks"][0]
-    assert custom["type"] == "MyPolicyLrUpdaterHook"  # a user's policy: checked when built
+    with pytest.raises(ConfigError, match="unknown policy 'MyPolicy'.*PARAM_SCHEDULERS"):
+        translate(lr_config=dict(policy="MyPolicy"))
     with pytest.raises(
         ConfigError, match="write policy='CosineAnnealing'|Write policy='CosineAnnealing'"
     ):

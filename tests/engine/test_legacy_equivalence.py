@@ -3,8 +3,8 @@ groups, same hooks in the same order, same first loss; ``migrate-config`` output
 same weights; the ``('val', m)`` workflow phase logs ``*_val`` losses.
 
 Native forms use MMEngine schedulers where they reproduce the MMCV formula (step; poly and
-cosine with a linear warmup and a zero minimum), and the MMCV updater hooks where MMEngine has
-no equivalent (cyclic lr and momentum).
+cosine with a linear warmup and a zero minimum), and the MMCV-policy schedulers where MMEngine
+has no equivalent (cyclic lr and momentum).
 """
 
 from __future__ import annotations
@@ -150,19 +150,19 @@ RECIPES = {
     ),
     "cyclic_lr_and_momentum": (
         dict(lr_config=CYCLIC_LR, momentum_config=CYCLIC_MOMENTUM),
-        # No MMEngine scheduler is MMCV's cyclic policy: the native form uses the same hooks.
+        # No MMEngine scheduler is MMCV's cyclic policy: the native form uses the MMCV ones.
         dict(
-            param_scheduler=None,
-            custom_hooks=[
+            param_scheduler=[
                 dict(
-                    type="CyclicLrUpdaterHook",
+                    type="MMCVCyclicLR",
                     by_epoch=False,
                     target_ratio=(10, 1e-4),
                     cyclic_times=1,
                     step_ratio_up=0.4,
                 ),
                 dict(
-                    type="CyclicMomentumUpdaterHook",
+                    type="MMCVCyclicMomentum",
+                    by_epoch=False,
                     target_ratio=(0.85 / 0.95, 1),
                     cyclic_times=1,
                     step_ratio_up=0.4,

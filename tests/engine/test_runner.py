@@ -211,14 +211,14 @@ def test_two_data_workers_with_persistent_workers(tmp_path):
     assert not any(w.is_alive() for w in workers)
 
 
-def test_logged_lr_is_the_one_used_even_with_an_updater_hook(tmp_path):
+def test_logged_lr_is_the_one_used_even_with_an_mmcv_policy(tmp_path):
     cfg = toy_config(tmp_path, max_iters=3, val_interval=3, param_scheduler=[])
-    cfg["custom_hooks"] = [dict(type="ExpLrUpdaterHook", gamma=0.5, by_epoch=False)]
+    cfg["param_scheduler"] = [dict(type="MMCVExpLR", gamma=0.5, by_epoch=False)]
     runner = Runner.from_cfg(Config(cfg))
     used = []
 
     class Spy(Hook):
-        priority = "LOWEST"
+        priority = "NORMAL"  # after the iteration, before ParamSchedulerHook (LOW) steps
 
         def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
             used.append(runner.optim_wrapper.get_lr()["lr"][0])

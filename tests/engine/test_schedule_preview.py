@@ -72,14 +72,13 @@ def test_linear_warmup_then_poly_chain_matches_the_runner(tmp_path):
     assert lr[7] == pytest.approx(1e-4)
 
 
-def test_updater_hooks_with_lr_mult_match_the_runner(tmp_path):
+def test_mmcv_policies_with_lr_mult_match_the_runner(tmp_path):
     cfg = _cfg(
         tmp_path,
         max_iters=10,
-        param_scheduler=None,
-        custom_hooks=[
+        param_scheduler=[
             dict(
-                type="PolyLrUpdaterHook",
+                type="MMCVPolyLR",
                 power=0.9,
                 min_lr=1e-4,
                 by_epoch=False,
@@ -87,7 +86,7 @@ def test_updater_hooks_with_lr_mult_match_the_runner(tmp_path):
                 warmup_iters=3,
                 warmup_ratio=1e-6,
             ),
-            dict(type="CyclicMomentumUpdaterHook"),
+            dict(type="MMCVCyclicMomentum", by_epoch=False),
         ],
     )
     cfg["optim_wrapper"]["paramwise_cfg"] = dict(custom_keys={"decode_head": dict(lr_mult=10.0)})
@@ -123,21 +122,19 @@ def test_epoch_length_truncation_and_errors(tmp_path):
     cfg["train_dataloader"] = None
     with pytest.raises(ConfigError, match="--epoch-length"):
         preview_schedule(cfg)
-    with pytest.raises(ConfigError, match="custom_hooks\\[0\\]"):
-        preview_schedule(_cfg(tmp_path, max_iters=4, custom_hooks=["PolyLrUpdaterHook"]))
     with pytest.raises(ConfigError, match="train_cfg"):
         preview_schedule(_cfg(tmp_path, max_iters=4, train_cfg=None))
 
 
 def test_warmup_by_epoch_uses_the_dataloader_length(tmp_path):
     hook = dict(
-        type="FixedLrUpdaterHook",
+        type="MMCVFixedLR",
         by_epoch=False,
         warmup="constant",
         warmup_iters=1,
         warmup_ratio=0.5,
         warmup_by_epoch=True,
     )
-    cfg = _cfg(tmp_path, max_iters=6, param_scheduler=None, custom_hooks=[hook])
+    cfg = _cfg(tmp_path, max_iters=6, param_scheduler=[hook])
     lr = preview_schedule(cfg)["lr"][0]
     assert lr == [0.05] * 4 + [0.1] * 2  # one epoch = 8 samples / batch 2

@@ -6,10 +6,12 @@
 ``env_cfg``, and returns a note for everything whose meaning changed or that was dropped. A key
 it cannot translate is a :class:`~segwright.utils.errors.ConfigError` naming the key.
 
-The LR and momentum policies become MMCV's own updater hooks in ``custom_hooks``
-(``PolyLrUpdaterHook``...), so schedules are the 0.x formulas, not MMEngine approximations.
+The LR and momentum policies become ``param_scheduler`` entries of MMCV-policy schedulers
+(``MMCVPolyLR``, ``MMCVCyclicMomentum``...): the 0.x formulas and timing, not MMEngine
+approximations.
 The output is plain dicts naming types (this module sits on floor 2 and builds nothing).
-``Config.fromfile`` does not call it; ``Runner.from_cfg`` and ``segwright migrate-config`` do.
+``Config.fromfile`` does not call it; :func:`segwright.config.load_config` does, for every
+command and API (:mod:`.origins` keeps each translated key's file:line).
 
 Modules, one concern each: :mod:`.detect` (which style a config is), :mod:`.translate` (the
 entry points and step order), :mod:`.runtime`, :mod:`.evaluation`, :mod:`.optim`,

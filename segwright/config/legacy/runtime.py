@@ -18,6 +18,7 @@ _KEPT_KEYS = (
     "device",
     "launcher",
     "trust_checkpoint",
+    "allow_partial_checkpoint",
     "log_level",
     "custom_imports",
     "default_scope",

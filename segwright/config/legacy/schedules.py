@@ -1,4 +1,4 @@
-"""0.x ``lr_config``/``momentum_config`` as MMCV's updater hooks in ``custom_hooks``."""
+"""0.x ``lr_config``/``momentum_config`` as ``param_scheduler`` entries with MMCV's numbers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from segwright.config.legacy.notes import _TranslatorBase
+from segwright.registry import PARAM_SCHEDULERS, build_path
 from segwright.utils.errors import ConfigError
+from segwright.utils.suggest import did_you_mean
 
 #: MMCV's policies, to suggest the right spelling of ``'cosineannealing'`` & co.
 _LR_POLICIES = (
@@ -25,7 +27,7 @@ _LR_POLICIES = (
 _MOMENTUM_POLICIES = ("Step", "CosineAnnealing", "LinearAnnealing", "Cyclic", "OneCycle")
 
 
-def _policy_hook(policy: Any, suffix: str, known: tuple[str, ...], key: str) -> str:
+def _policy_name(policy: Any, suffix: str, known: tuple[str, ...], key: str) -> str:
     """MMCV's rule: an all-lower-case policy is ``.title()``-cased, others are kept."""
     if not isinstance(policy, str) or not policy:
         raise ConfigError(
@@ -36,20 +38,36 @@ def _policy_hook(policy: Any, suffix: str, known: tuple[str, ...], key: str) -> 
         same = [p for p in known if p.lower() == policy.lower()]
         if same:
             raise ConfigError(
-                f"Config key '{key}.policy': {policy!r} becomes {name + suffix!r} under MMCV's "
-                f"naming rule (lower-case names are only capitalised), which does not exist. "
+                f"Config key '{key}.policy': {policy!r} becomes {name!r} under MMCV's naming "
+                f"rule (lower-case names are only capitalised), which does not exist. "
                 f"Write policy='{same[0]}'."
             )
-    return name + suffix
+        raise ConfigError(
+            f"Config key '{key}.policy': unknown policy {policy!r}.{did_you_mean(policy, known)} "
+            f"Known policies: {', '.join(known)}. A policy of your own is a parameter scheduler "
+            f"now: register it in PARAM_SCHEDULERS and list it in param_scheduler."
+        )
+    return name
+
+
+#: Policies whose MMCV hook defaults to ``by_epoch=False`` (they run per iteration).
+_PER_ITERATION = ("Cyclic", "OneCycle")
 
 
 class _ScheduleMixin(_TranslatorBase):
-    """``lr_config``/``momentum_config`` -> ``*LrUpdaterHook``/``*MomentumUpdaterHook``."""
+    """``lr_config``/``momentum_config`` -> ``param_scheduler`` entries ``MMCV<Policy>LR``/...``Momentum``.
 
-    def _updater_hooks(self, iter_based: bool) -> None:
+    MMCV's ``by_epoch`` becomes the scheduler's ``progress``: ``'iter'`` (False), ``'epoch'``
+    (True, epoch-based runner) or ``'frozen'`` (True under an ``IterBasedRunner``, which never
+    calls ``before_train_epoch``: MMCV leaves the value at its base). ``IterBasedRunner``
+    defaults ``by_epoch=False`` for ``lr_config`` (not for ``momentum_config``).
+    """
+
+    def _updater_hooks(self, iter_based: bool) -> None:  # name kept: translate.py calls it
+        schedulers: list[dict[str, Any]] = []
         for key, suffix, known in (
-            ("lr_config", "LrUpdaterHook", _LR_POLICIES),
-            ("momentum_config", "MomentumUpdaterHook", _MOMENTUM_POLICIES),
+            ("lr_config", "LR", _LR_POLICIES),
+            ("momentum_config", "Momentum", _MOMENTUM_POLICIES),
         ):
             present = key in self.src
             cfg = self.src.pop(key, None)
@@ -70,16 +88,38 @@ class _ScheduleMixin(_TranslatorBase):
                 )
             if "type" in args:
                 raise ConfigError(
-                    f"Config key '{key}.type' is not read by MMCV (the hook type comes from "
+                    f"Config key '{key}.type' is not read by MMCV (the scheduler type comes from "
                     "'policy'); remove it."
                 )
-            hook: dict[str, Any] = dict(type=_policy_hook(args.pop("policy"), suffix, known, key))
-            # IterBasedRunner defaults by_epoch=False for lr_config (not momentum_config).
-            if iter_based and key == "lr_config":
-                hook["by_epoch"] = args.pop("by_epoch", False)
-            hook.update(args)
-            self.custom_hooks.append(hook)
-            self.note(
-                f"{key} -> custom_hooks {hook['type']}: MMCV's formula, set before each "
-                "iteration (param_scheduler stays empty)."
+            policy = _policy_name(args.pop("policy"), suffix, known, key)
+            default_by_epoch = policy not in _PER_ITERATION and not (
+                iter_based and key == "lr_config"
             )
+            by_epoch = args.pop("by_epoch", default_by_epoch)
+            if not isinstance(by_epoch, bool):
+                raise ConfigError(
+                    f"Config key '{key}.by_epoch' must be True or False, got {by_epoch!r}."
+                )
+            progress = "iter" if not by_epoch else "frozen" if iter_based else "epoch"
+            entry: dict[str, Any] = dict(type=f"MMCV{policy}{suffix}", by_epoch=False)
+            if progress != "iter":
+                entry["progress"] = progress
+            entry.update(args)
+            scheduler_cls = PARAM_SCHEDULERS.get(entry["type"])
+            check = getattr(scheduler_cls, "check_config", None)
+            if check is not None:  # report a bad argument under lr_config.<key>
+                with build_path(key):
+                    check({k: v for k, v in entry.items() if k != "type"})
+            schedulers.append(entry)
+            self.note(
+                f"{key} -> param_scheduler {entry['type']}: MMCV's formula and timing (the value "
+                "of iteration i is set before it, warmup on the scheduled value)."
+                + (
+                    " by_epoch=True under IterBasedRunner: MMCV never updates it, the value "
+                    "stays the base value (progress='frozen')."
+                    if progress == "frozen"
+                    else ""
+                )
+            )
+        if schedulers:
+            self.out["param_scheduler"] = schedulers

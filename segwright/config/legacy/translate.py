@@ -11,6 +11,7 @@ from segwright.config.legacy.detect import LEGACY_KEYS, NATIVE_KEYS
 from segwright.config.legacy.evaluation import _EvaluationMixin
 from segwright.config.legacy.hooks import _HooksMixin
 from segwright.config.legacy.optim import _OptimMixin
+from segwright.config.legacy.origins import translated_layers
 from segwright.config.legacy.runtime import _RuntimeMixin
 from segwright.config.legacy.schedules import _ScheduleMixin
 from segwright.utils.errors import ConfigError
@@ -68,10 +69,15 @@ def translate_legacy_config(cfg: Mapping[str, Any]) -> tuple[dict[str, Any], lis
 
 
 def translate_config(cfg: Config | Mapping[str, Any]) -> tuple[Config, list[str]]:
-    """:func:`translate_legacy_config` keeping the file name and text of a :class:`Config`."""
+    """:func:`translate_legacy_config` keeping the file name, text and provenance of a :class:`Config`.
+
+    Each translated key keeps the file:line (or ``--cfg-options`` entry) of the 0.x key it came
+    from, so ``Config.explain`` names the user's file (:mod:`.origins`).
+    """
     values, notes = translate_legacy_config(cfg)
     if isinstance(cfg, Config):
-        return Config(values, filename=cfg.filename, text=cfg.text), notes
+        layers = translated_layers(cfg.to_dict(), cfg.layers, values)
+        return Config(values, filename=cfg.filename, text=cfg.text, layers=layers), notes
     return Config(values), notes
 
 

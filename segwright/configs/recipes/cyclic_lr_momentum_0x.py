@@ -2,11 +2,12 @@
 #
 # What: over the first 40% of the 40k iterations the lr rises from 0.01 to 10x (0.1) while
 # momentum falls from 0.95 to 0.85; over the remaining 60% the lr falls to 1e-4x (1e-6) while
-# momentum returns to 0.95 (MMCV's CyclicLrUpdaterHook / CyclicMomentumUpdaterHook).
+# momentum returns to 0.95 (MMCV's cyclic lr and momentum policies).
 # Why: a high lr in mid-training explores, low momentum keeps those large steps stable, and the
 # long decay settles. The whole config is in 0.x form because lr_config/momentum_config are 0.x
 # keys: segwright translates a 0.x config as a whole and refuses to mix 0.x and 1.x keys
-# (`segwright migrate-config` shows the translation). The updater hooks run MMCV's formulas.
+# (`segwright migrate-config` shows the translation). The translated param_scheduler entries
+# (MMCVCyclicLR, MMCVCyclicMomentum) run MMCV's formulas with MMCV's timing.
 norm_cfg = dict(type="SyncBN", requires_grad=True)
 model = dict(
     type="EncoderDecoder",

@@ -15,8 +15,8 @@ class RuntimeInfoHook(Hook):
     def after_train_iter(
         self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None
     ) -> None:
-        # Read here, not before the iteration: MMCV-style updater hooks set the lr in
-        # before_train_iter after this hook would have run; schedulers step later (LOW).
+        # Read here, after the iteration: the lr in force while it trained (schedulers,
+        # MMCV policies included, step later, at priority LOW).
         lrs = runner.optim_wrapper.get_lr()
         runner.log_store.update_scalar("lr", lrs["lr"][0])
         if "base_lr" in lrs:

@@ -1,4 +1,5 @@
-"""MMCV momentum policies as hooks: exact values (SPEC §5.2), warmup divides, Adam betas."""
+"""MMCV momentum policies (``MMCV...Momentum`` schedulers): exact values (SPEC §5.2), warmup
+divides, Adam betas."""
 
 from __future__ import annotations
 
@@ -8,17 +9,17 @@ from types import SimpleNamespace
 import pytest
 from torch import nn
 
-from segwright.engine.hooks import (
-    CosineAnnealingMomentumUpdaterHook,
-    CyclicLrUpdaterHook,
-    CyclicMomentumUpdaterHook,
-    LinearAnnealingMomentumUpdaterHook,
-    OneCycleMomentumUpdaterHook,
-    StepMomentumUpdaterHook,
-    momentum_config_to_hook,
-)
+from segwright.config.legacy import translate_legacy_config
 from segwright.engine.optim.constructor import build_optim_wrapper
-from segwright.registry import HOOKS
+from segwright.engine.optim.schedulers import (
+    MMCVCosineAnnealingMomentum,
+    MMCVCyclicLR,
+    MMCVCyclicMomentum,
+    MMCVLinearAnnealingMomentum,
+    MMCVOneCycleMomentum,
+    MMCVStepMomentum,
+)
+from segwright.registry import PARAM_SCHEDULERS
 from segwright.utils.errors import ConfigError
 
 
@@ -61,40 +62,57 @@ def momenta(runner) -> list[float]:
     return out
 
 
-def run_iters(hooks, runner) -> list[list[float]]:
-    hooks = hooks if isinstance(hooks, list) else [hooks]
-    for hook in hooks:
-        hook.before_run(runner)
-    for hook in hooks:
-        hook.before_train_epoch(runner)
+class Policy:
+    """An MMCV policy's arguments (``by_epoch`` as in ``momentum_config``), built on a runner."""
+
+    def __init__(self, cls, **kwargs) -> None:
+        self.cls = cls
+        self.kwargs = kwargs
+
+    def build(self, runner):
+        args = dict(self.kwargs)
+        per_iteration = self.cls in (MMCVCyclicLR, MMCVCyclicMomentum, MMCVOneCycleMomentum)
+        args["progress"] = "epoch" if args.pop("by_epoch", not per_iteration) else "iter"
+        return self.cls(
+            runner.optim_wrapper,
+            epoch_length=len(runner.train_loop.dataloader),
+            max_iters=runner.max_iters,
+            max_epochs=runner.max_epochs,
+            **args,
+        )
+
+
+def run_iters(policies, runner) -> list[list[float]]:
+    policies = policies if isinstance(policies, list) else [policies]
+    schedulers = [policy.build(runner) for policy in policies]
     seen = []
     for i in range(runner.max_iters):
         runner.iter = i
-        for hook in hooks:
-            hook.before_train_iter(runner, i)
         seen.append(momenta(runner))
+        for scheduler in schedulers:
+            scheduler.step()
     return seen
 
 
 def test_step_momentum_list_and_min_momentum():
-    hook = StepMomentumUpdaterHook(step=[2, 4], min_momentum=0.3, by_epoch=False)
-    assert hook.gamma == 0.5  # MMCV's default for momentum
+    hook = Policy(MMCVStepMomentum, step=[2, 4], min_momentum=0.3, by_epoch=False)
+    assert hook.build(sgd()).gamma == 0.5  # MMCV's default for momentum
     seen = [s[0] for s in run_iters(hook, sgd(max_iters=6))]
     assert seen == [exact(v) for v in [0.9, 0.9, 0.45, 0.45, 0.3, 0.3]]  # 0.225 floored
 
 
 def test_cosine_and_linear_annealing_momentum():
     seen = run_iters(
-        CosineAnnealingMomentumUpdaterHook(min_momentum=0.5, by_epoch=False), sgd(max_iters=8)
+        Policy(MMCVCosineAnnealingMomentum, min_momentum=0.5, by_epoch=False), sgd(max_iters=8)
     )
     assert [s[0] for s in seen] == [exact(_cos(0.9, 0.5, t / 8)) for t in range(8)]
     seen = run_iters(
-        LinearAnnealingMomentumUpdaterHook(min_momentum_ratio=0.5, by_epoch=False),
+        Policy(MMCVLinearAnnealingMomentum, min_momentum_ratio=0.5, by_epoch=False),
         sgd(max_iters=8),
     )
     assert [s[0] for s in seen] == [exact(0.9 + (0.45 - 0.9) * t / 8) for t in range(8)]
     with pytest.raises(ConfigError, match="exactly one of min_momentum"):
-        CosineAnnealingMomentumUpdaterHook()
+        Policy(MMCVCosineAnnealingMomentum).build(sgd())
 
 
 @pytest.mark.parametrize(
@@ -106,10 +124,10 @@ def test_cosine_and_linear_annealing_momentum():
     ],
 )
 def test_momentum_warmup_divides(warmup, factor):
-    hook = CosineAnnealingMomentumUpdaterHook(
-        min_momentum=0.5, by_epoch=False, warmup=warmup, warmup_iters=4
+    hook = Policy(
+        MMCVCosineAnnealingMomentum, min_momentum=0.5, by_epoch=False, warmup=warmup, warmup_iters=4
     )
-    assert hook.warmup_ratio == 0.9
+    assert hook.build(sgd()).warmup_ratio == 0.9
     seen = [s[0] for s in run_iters(hook, sgd(max_iters=8))]
     for t in range(8):
         regular = _cos(0.9, 0.5, t / 8)
@@ -120,8 +138,8 @@ def test_momentum_warmup_divides(warmup, factor):
 
 def test_cyclic_momentum_mirrors_cyclic_lr():
     runner = sgd(max_iters=20, two_groups=True)
-    lr_hook = CyclicLrUpdaterHook(target_ratio=(10, 1e-4), cyclic_times=1, step_ratio_up=0.4)
-    m_hook = CyclicMomentumUpdaterHook(target_ratio=(0.85 / 0.95, 1), step_ratio_up=0.4)
+    lr_hook = Policy(MMCVCyclicLR, target_ratio=(10, 1e-4), cyclic_times=1, step_ratio_up=0.4)
+    m_hook = Policy(MMCVCyclicMomentum, target_ratio=(0.85 / 0.95, 1), step_ratio_up=0.4)
     seen = run_iters([lr_hook, m_hook], runner)
     r0 = 0.85 / 0.95
     for t in (0, 4, 8, 13, 19):
@@ -129,15 +147,15 @@ def test_cyclic_momentum_mirrors_cyclic_lr():
         assert seen[t] == [exact(expected)] * 2
     assert min(s[0] for s in seen) == exact(0.9 * r0)
     with pytest.raises(ConfigError, match="target_ratio"):
-        CyclicMomentumUpdaterHook(target_ratio=[0.8, 1.0])
+        Policy(MMCVCyclicMomentum, target_ratio=[0.8, 1.0]).build(sgd())
     with pytest.raises(ConfigError, match="by_epoch"):
-        CyclicMomentumUpdaterHook(by_epoch=True)
+        Policy(MMCVCyclicMomentum, by_epoch=True).build(sgd())
 
 
 def test_one_cycle_momentum_two_and_three_phases():
     runner = sgd(max_iters=10)
-    hook = OneCycleMomentumUpdaterHook()
-    hook.before_run(runner)
+    hook = Policy(MMCVOneCycleMomentum)
+    hook.build(runner)
     group = runner.optim_wrapper.optimizer.param_groups[0]
     assert (group["momentum"], group["base_momentum"], group["max_momentum"]) == (
         0.95,
@@ -152,20 +170,20 @@ def test_one_cycle_momentum_two_and_three_phases():
     assert seen[6] == exact(_cos(0.85, 0.95, (6 - e1) / (9 - e1)))
     assert seen[9] == exact(0.95)
 
-    seen = [s[0] for s in run_iters(OneCycleMomentumUpdaterHook(three_phase=True), sgd())]
+    seen = [s[0] for s in run_iters(Policy(MMCVOneCycleMomentum, three_phase=True), sgd())]
     e2 = 2 * 0.3 * 10 - 2
     assert seen[2] == exact(0.85)
     assert seen[3] == exact(_cos(0.85, 0.95, (3 - e1) / (e2 - e1)))
     assert seen[4:] == [exact(0.95)] * 6  # the third phase holds max_momentum
     with pytest.raises(ConfigError, match="base_momentum"):
-        OneCycleMomentumUpdaterHook(base_momentum="low")
+        Policy(MMCVOneCycleMomentum, base_momentum="low").build(sgd())
     with pytest.raises(ConfigError, match="pct_start"):
-        OneCycleMomentumUpdaterHook(pct_start=2.0)
+        Policy(MMCVOneCycleMomentum, pct_start=2.0).build(sgd())
 
 
 def test_adam_family_uses_betas0():
     runner = make_runner(dict(type="AdamW", lr=1e-3, betas=(0.9, 0.999)), max_iters=4)
-    hook = StepMomentumUpdaterHook(step=2, gamma=0.5, by_epoch=False)
+    hook = Policy(MMCVStepMomentum, step=2, gamma=0.5, by_epoch=False)
     seen = run_iters(hook, runner)
     group = runner.optim_wrapper.optimizer.param_groups[0]
     assert group["initial_momentum"] == 0.9 and "momentum" not in group
@@ -176,35 +194,40 @@ def test_adam_family_uses_betas0():
 def test_optimizer_without_momentum_is_rejected():
     runner = make_runner(dict(type="Adagrad", lr=0.1), max_iters=4)
     with pytest.raises(ConfigError, match="neither 'momentum' nor 'betas'"):
-        StepMomentumUpdaterHook(step=2).before_run(runner)
+        Policy(MMCVStepMomentum, step=2).build(runner)
 
 
 def test_by_epoch_momentum_is_computed_per_epoch():
     runner = sgd(max_iters=6, max_epochs=3)
-    hook = StepMomentumUpdaterHook(step=1, gamma=0.5)
-    hook.before_run(runner)
+    runner.train_loop.dataloader = range(2)  # 2 iterations per epoch
+    scheduler = Policy(MMCVStepMomentum, step=1, gamma=0.5).build(runner)
     seen = []
     for epoch in range(3):
         runner.epoch = epoch
-        hook.before_train_epoch(runner)
         for b in range(2):
             runner.iter = epoch * 2 + b
-            hook.before_train_iter(runner, b)
             seen.append(momenta(runner)[0])
+            scheduler.step()
     assert seen == [exact(v) for v in [0.9, 0.9, 0.45, 0.45, 0.225, 0.225]]
 
 
-def test_momentum_config_to_hook():
-    cfg = momentum_config_to_hook(dict(policy="cyclic", target_ratio=(0.85 / 0.95, 1)))
-    assert cfg == dict(type="CyclicMomentumUpdaterHook", target_ratio=(0.85 / 0.95, 1))
-    hook = HOOKS.build(cfg)
-    assert hook.priority == "HIGH"
-    assert momentum_config_to_hook(dict(policy="OneCycle"))["type"] == (
-        "OneCycleMomentumUpdaterHook"
+def _translated(momentum_config):
+    cfg = dict(
+        model=dict(type="ToySegModel"),
+        runner=dict(type="IterBasedRunner", max_iters=10),
+        momentum_config=momentum_config,
     )
+    return translate_legacy_config(cfg)[0]["param_scheduler"]
+
+
+def test_momentum_config_translation():
+    cfg = _translated(dict(policy="cyclic", target_ratio=(0.85 / 0.95, 1)))
+    assert cfg == [dict(type="MMCVCyclicMomentum", by_epoch=False, target_ratio=(0.85 / 0.95, 1))]
+    assert PARAM_SCHEDULERS.get("MMCVCyclicMomentum") is MMCVCyclicMomentum
+    assert _translated(dict(policy="OneCycle"))[0]["type"] == "MMCVOneCycleMomentum"
     with pytest.raises(
         ConfigError, match="momentum_config.policy.*unknown policy 'poly'.*Known policies"
     ):
-        momentum_config_to_hook(dict(policy="poly"))
+        _translated(dict(policy="poly"))
     with pytest.raises(ConfigError, match="'momentum_config.step'"):
-        momentum_config_to_hook(dict(policy="step", step=-1))
+        _translated(dict(policy="step", step=-1))

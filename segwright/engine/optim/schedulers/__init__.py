@@ -32,6 +32,26 @@ from segwright.engine.optim.schedulers.lr import (
     ReduceOnPlateauLR,
     StepLR,
 )
+from segwright.engine.optim.schedulers.mmcv_base import MMCVPolicyScheduler
+from segwright.engine.optim.schedulers.mmcv_cycles import MMCVCyclicLR, MMCVOneCycleLR
+from segwright.engine.optim.schedulers.mmcv_lr import (
+    MMCVCosineAnnealingLR,
+    MMCVCosineRestartLR,
+    MMCVExpLR,
+    MMCVFixedLR,
+    MMCVFlatCosineAnnealingLR,
+    MMCVInvLR,
+    MMCVLinearAnnealingLR,
+    MMCVPolyLR,
+    MMCVStepLR,
+)
+from segwright.engine.optim.schedulers.mmcv_momentum import (
+    MMCVCosineAnnealingMomentum,
+    MMCVCyclicMomentum,
+    MMCVLinearAnnealingMomentum,
+    MMCVOneCycleMomentum,
+    MMCVStepMomentum,
+)
 from segwright.engine.optim.schedulers.momentum import (
     ConstantMomentum,
     CosineAnnealingMomentum,
@@ -74,6 +94,23 @@ __all__ = [
     "LinearLR",
     "LinearMomentum",
     "LinearParamScheduler",
+    "MMCVPolicyScheduler",
+    "MMCVCosineAnnealingLR",
+    "MMCVCosineRestartLR",
+    "MMCVCyclicLR",
+    "MMCVExpLR",
+    "MMCVFixedLR",
+    "MMCVFlatCosineAnnealingLR",
+    "MMCVInvLR",
+    "MMCVLinearAnnealingLR",
+    "MMCVOneCycleLR",
+    "MMCVPolyLR",
+    "MMCVStepLR",
+    "MMCVCosineAnnealingMomentum",
+    "MMCVCyclicMomentum",
+    "MMCVLinearAnnealingMomentum",
+    "MMCVOneCycleMomentum",
+    "MMCVStepMomentum",
     "MomentumSchedulerMixin",
     "MultiStepLR",
     "MultiStepMomentum",

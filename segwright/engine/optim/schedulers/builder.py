@@ -2,7 +2,8 @@
 
 A missing ``end`` becomes ``max_epochs`` (``by_epoch=True``, the default) or ``max_iters``;
 ``convert_to_iter_based=True`` rewrites an epoch-based entry into an iteration-based one using
-``epoch_length`` (iterations per epoch).
+``epoch_length`` (iterations per epoch). Schedulers that list ``run_length_args`` (the MMCV
+policies) get ``epoch_length``, ``max_iters`` and ``max_epochs`` from the runner.
 """
 
 from __future__ import annotations
@@ -46,6 +47,14 @@ def build_scheduler_from_cfg(
     args = dict(cfg)
     defaults = dict(default_args or {})
     default_length = defaults.pop("epoch_length", None)
+    run_lengths = dict(defaults.pop("run_lengths", None) or {}, epoch_length=default_length)
+    scheduler_cls = resolve_type(registry, args["type"]) if "type" in args else None
+    wanted = getattr(scheduler_cls, "run_length_args", ())
+    if wanted:  # MMCV policies read the run's lengths; they are never converted
+        for key in wanted:
+            if run_lengths.get(key) is not None:
+                defaults.setdefault(key, run_lengths[key])
+        return build_from_cfg(args, registry, defaults)
     epoch_length = args.pop("epoch_length", default_length)
     convert = args.pop("convert_to_iter_based", False)
     if not isinstance(convert, bool):
@@ -114,12 +123,20 @@ def _build_list(
                     f"got {type(entry).__name__}: {entry!r}."
                 )
             args = dict(entry)
+            if "by_epoch" not in args and "type" in args:
+                # The MMCV policies are stepped per iteration: their by_epoch defaults to False.
+                scheduler_cls = resolve_type(PARAM_SCHEDULERS, args["type"])
+                if getattr(scheduler_cls, "run_length_args", ()):
+                    args["by_epoch"] = False
             if "end" not in args:
                 default_end = max_epochs if args.get("by_epoch", True) else max_iters
                 if default_end is not None:
                     args["end"] = default_end
             _check_entry(args)
-            defaults = {"optimizer": optim_wrapper}
+            defaults = {
+                "optimizer": optim_wrapper,
+                "run_lengths": dict(max_iters=max_iters, max_epochs=max_epochs),
+            }
             if epoch_length is not None:
                 defaults["epoch_length"] = epoch_length
             schedulers.append(build_scheduler_from_cfg(args, PARAM_SCHEDULERS, defaults))
