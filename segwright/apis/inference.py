@@ -231,13 +231,15 @@ def show_result(
     """
     import cv2
 
+    from segwright.visualization.overlay import display_image
     from segwright.visualization.panels import MIN_PANEL_HEIGHT, prediction_grid
 
     if not isinstance(image, np.ndarray):
-        loaded = cv2.imread(str(image), cv2.IMREAD_COLOR)
+        loaded = cv2.imread(str(image), cv2.IMREAD_UNCHANGED)  # at its own bit depth
         if loaded is None:
             raise ConfigError(f"Cannot read image {image}.")
         image = loaded
+    image = display_image(image)  # 16-bit or float images stretched to 0..255
     meta = dict(getattr(model, "dataset_meta", None) or {})
     palette = palette if palette is not None else meta.get("palette")
     classes = classes if classes is not None else meta.get("classes")

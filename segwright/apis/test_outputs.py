@@ -21,6 +21,7 @@ from segwright.evaluation.confusion import confusion_matrix
 from segwright.registry import HOOKS
 from segwright.utils.dist import get_world_size, is_main_process
 from segwright.utils.errors import ConfigError
+from segwright.visualization.overlay import display_image
 from segwright.visualization.panels import side_by_side
 from segwright.visualization.plots import plot_confusion_matrix
 
@@ -138,12 +139,7 @@ def _original_image(metainfo: dict[str, Any], raw: Any, size: tuple[int, int]) -
         image = raw.detach().cpu().numpy().transpose(1, 2, 0)
     if image is None:
         image = np.zeros((*size, 3), dtype=np.uint8)
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[:, :, 0]
-    if image.dtype != np.uint8:  # e.g. 16-bit or float images: stretch to 0..255 for display
-        image = image.astype(np.float64)
-        low, high = float(image.min()), float(image.max())
-        image = ((image - low) / max(high - low, 1e-12) * 255).astype(np.uint8)
+    image = display_image(image)  # 16-bit or float images: stretched to 0..255
     if image.shape[:2] != size:
         image = cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
     return image

@@ -62,3 +62,20 @@ def as_bgr(image: np.ndarray) -> np.ndarray:
     if image.dtype != np.uint8:
         image = np.clip(image, 0, 255).astype(np.uint8)
     return np.ascontiguousarray(image[..., :3])
+
+
+def display_image(image: np.ndarray) -> np.ndarray:
+    """An image ready to draw on: uint8 as it is; 16-bit and float stretched to 0..255.
+
+    A 16-bit microscope image often uses a small part of its range (the nuclei image spans
+    0..235 of 65535), so a fixed scale would show it black; the picture stretches the image's
+    own minimum..maximum instead. A single channel axis is dropped.
+    """
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.dtype == np.uint8:
+        return image
+    values = np.nan_to_num(image.astype(np.float64))
+    low, high = float(values.min()), float(values.max())
+    return ((values - low) / max(high - low, 1e-12) * 255.0).round().astype(np.uint8)

@@ -111,6 +111,21 @@ def test_show_result_uses_the_models_palette_and_class_names():
     assert (given[: 2 * 96] == (0, 255, 0)).all(axis=-1).any()  # an explicit palette wins
 
 
+def test_show_result_stretches_a_16_bit_image_that_uses_little_of_its_range(tmp_path):
+    import cv2
+
+    # As the nuclei image: 16-bit values 0..235 of 65535. Read as 8 bits (high byte) it is black.
+    mask, result = _labelled_result(32)
+    image = (np.arange(32 * 32, dtype=np.uint16).reshape(32, 32) % 236).astype(np.uint16)
+    path = str(tmp_path / "deep.tif")
+    cv2.imwrite(path, image)
+    drawn = segwright.show_result(path, result, opacity=0.0, title=None, legend=False)
+    assert drawn.shape == (32, 32, 3)
+    # opacity 0 shows the image alone: its 0..235 range stretched to 0..255, grey in BGR
+    expected = np.round(image.astype(np.float64) / 235.0 * 255.0).astype(np.uint8)
+    assert np.array_equal(drawn[..., 0], expected) and np.array_equal(drawn[..., 2], expected)
+
+
 def test_show_result_with_labels_writes_class_names_on_the_regions():
     from segwright.visualization.labels import region_anchors
 
