@@ -415,6 +415,7 @@ HOOKS = Registry(
         "segwright.apis.preflight",
         "segwright.apis.test_outputs",
         "segwright.apis.visualization_hook",
+        "segwright.apis.det_visualization_hook",
     ],
 )
 LOOPS = Registry("loop", locations=["segwright.engine.loops"])

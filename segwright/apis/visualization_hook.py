@@ -110,7 +110,9 @@ class SegVisualizationHook(Hook):
         meta = getattr(meta, "metainfo", None) or {}
         classes = meta.get("classes") or ()
         inputs = data_batch.get("inputs") if isinstance(data_batch, dict) else None
-        panel = paint_panel(sample, inputs, index, meta.get("palette"), len(classes) or None)
+        panel = paint_panel(
+            sample, inputs, index, meta.get("palette"), len(classes) or None, classes or None
+        )
         path = sample.metainfo.get("img_path")
         name = os.path.basename(str(path)) if path else f"batch{step}_{index}"
         folder = self._folder(runner)
