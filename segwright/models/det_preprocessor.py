@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from segwright.engine.model import BaseDataPreprocessor, cast_to_device
-from segwright.models.preprocessor import pad_batch
+from segwright.models.preprocessor import image_list, pad_batch
 from segwright.registry import MODELS, build_if_dict
 from segwright.structures import PixelData
 from segwright.utils.errors import ConfigError
@@ -125,14 +125,7 @@ class DetDataPreprocessor(BaseDataPreprocessor):
     def forward(self, data: Mapping[str, Any], training: bool = False) -> dict[str, Any]:
         """Return ``dict(inputs=(N, C, H, W) float tensor, data_samples=[DetDataSample])``."""
         data = cast_to_device(dict(data), self.device)
-        inputs = data.get("inputs")
-        if isinstance(inputs, torch.Tensor):
-            inputs = list(inputs) if inputs.dim() == 4 else [inputs]
-        if not isinstance(inputs, (list, tuple)) or not inputs:
-            raise ConfigError(
-                "The batch's 'inputs' must be a non-empty list of (C, H, W) tensors, got "
-                f"{type(inputs).__name__}."
-            )
+        inputs = image_list(data.get("inputs"))
         pad_shapes = [self._pad_shape(img) for img in inputs]
         batch, _ = pad_batch(
             [self._normalize(img) for img in inputs], None, self.pad_size_divisor, self.pad_value

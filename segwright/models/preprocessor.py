@@ -37,6 +37,22 @@ def _round_up(value: int, divisor: int | None) -> int:
     return (value + divisor - 1) // divisor * divisor
 
 
+def image_list(inputs: Any) -> list[torch.Tensor]:
+    """A batch's ``inputs`` as a list of ``(C, H, W)`` tensors (a stacked batch is split).
+
+    Raises:
+        ConfigError: ``inputs`` is neither a tensor nor a non-empty list.
+    """
+    if isinstance(inputs, torch.Tensor):
+        return list(inputs) if inputs.dim() == 4 else [inputs]
+    if not isinstance(inputs, (list, tuple)) or not inputs:
+        raise ConfigError(
+            f"The batch's 'inputs' must be a non-empty list of (C, H, W) tensors, got "
+            f"{type(inputs).__name__}."
+        )
+    return list(inputs)
+
+
 def pad_batch(
     inputs: Sequence[torch.Tensor],
     size: tuple[int, int] | None = None,
@@ -158,14 +174,7 @@ class SegDataPreProcessor(BaseDataPreprocessor):
     def forward(self, data: Mapping[str, Any], training: bool = False) -> dict[str, Any]:
         """Return ``dict(inputs=(N, C, H, W) float tensor, data_samples=[...])``."""
         data = cast_to_device(dict(data), self.device)
-        inputs = data.get("inputs")
-        if isinstance(inputs, torch.Tensor):
-            inputs = list(inputs) if inputs.dim() == 4 else [inputs]
-        if not isinstance(inputs, (list, tuple)) or not inputs:
-            raise ConfigError(
-                f"The batch's 'inputs' must be a non-empty list of (C, H, W) tensors, got "
-                f"{type(inputs).__name__}."
-            )
+        inputs = image_list(data.get("inputs"))
         data_samples: list[SegDataSample] | None = data.get("data_samples")
         inputs = self._normalize(inputs)
 
