@@ -15,10 +15,10 @@ import numpy as np
 import torch
 
 from segwright.datasets.transforms.geometric import RandomFlip
-from segwright.datasets.transforms.image_ops import imflip
 from segwright.datasets.transforms.resize import Resize
 from segwright.registry import TRANSFORMS
 from segwright.structures.bbox import bbox_flip, scale_boxes
+from segwright.utils.image_ops import imflip
 
 
 def map_boxes(boxes: Any, fn: Callable[[torch.Tensor], torch.Tensor]) -> Any:

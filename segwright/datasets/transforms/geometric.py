@@ -15,14 +15,6 @@ import numpy as np
 
 from segwright.datasets.labels import label_histogram
 from segwright.datasets.transforms.base import BaseTransform, check_choice, int_pair
-from segwright.datasets.transforms.image_ops import (
-    FLIP_CODES,
-    PADDING_MODES,
-    imflip,
-    impad,
-    imrescale_nearest,
-    imrotate,
-)
 from segwright.datasets.transforms.resize import (
     RandomChoiceResize,
     RandomResize,
@@ -33,6 +25,14 @@ from segwright.datasets.transforms.resize import (
 )
 from segwright.registry import TRANSFORMS
 from segwright.utils.errors import ConfigError
+from segwright.utils.image_ops import (
+    FLIP_CODES,
+    PADDING_MODES,
+    imflip,
+    impad,
+    imrescale_nearest,
+    imrotate,
+)
 
 __all__ = [
     "Pad",

@@ -14,14 +14,14 @@ import cv2
 import numpy as np
 
 from segwright.datasets.transforms.base import BaseTransform, check_choice, float_range, int_pair
-from segwright.datasets.transforms.image_ops import (
+from segwright.registry import TRANSFORMS
+from segwright.utils.errors import ConfigError
+from segwright.utils.image_ops import (
     imresize,
     interpolation_code,
     rescale_size,
     scale_size,
 )
-from segwright.registry import TRANSFORMS
-from segwright.utils.errors import ConfigError
 
 
 def seg_keys(results: dict[str, Any]) -> list[str]:

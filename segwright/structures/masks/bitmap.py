@@ -15,14 +15,7 @@ from segwright.structures.masks.base import (
     check_flip_direction,
     clip_crop_box,
 )
-
-
-def _image_ops() -> Any:
-    # The resize rules live with the transforms (datasets floor); imported on use so that
-    # importing the structures never pulls in the datasets package (which imports us).
-    from segwright.datasets.transforms import image_ops
-
-    return image_ops
+from segwright.utils import image_ops
 
 
 class BitmapMasks(BaseInstanceMasks):
@@ -72,7 +65,7 @@ class BitmapMasks(BaseInstanceMasks):
     def rescale(
         self, scale: float | tuple[int, int], interpolation: str = "nearest"
     ) -> BitmapMasks:
-        ops = _image_ops()
+        ops = image_ops
         (new_w, new_h), _ = ops.rescale_size((self.width, self.height), scale)
         return self.resize((new_h, new_w), interpolation)
 
@@ -80,7 +73,7 @@ class BitmapMasks(BaseInstanceMasks):
         out_h, out_w = int(out_shape[0]), int(out_shape[1])
         if len(self) == 0:
             return BitmapMasks([], out_h, out_w)
-        ops = _image_ops()
+        ops = image_ops
         code = ops.interpolation_code(interpolation, "BitmapMasks.resize")
         # OpenCV resizes neither bool nor int64; uint8 holds 0/1 masks exactly.
         src = self.masks.astype(np.uint8) if self.masks.dtype == np.bool_ else self.masks

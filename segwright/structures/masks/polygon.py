@@ -17,6 +17,7 @@ from segwright.structures.masks.base import (
 )
 from segwright.structures.masks.bitmap import BitmapMasks
 from segwright.structures.masks.polygon_ops import clip_polygon, polygon_area, polygons_to_bitmap
+from segwright.utils.image_ops import rescale_size
 
 Polygons = list[list[np.ndarray]]
 
@@ -78,8 +79,6 @@ class PolygonMasks(BaseInstanceMasks):
         return PolygonMasks(out, height, width)
 
     def rescale(self, scale: float | tuple[int, int], interpolation: Any = None) -> PolygonMasks:
-        from segwright.datasets.transforms.image_ops import rescale_size  # see bitmap.py
-
         (new_w, new_h), _ = rescale_size((self.width, self.height), scale)
         return self.resize((new_h, new_w))
 
