@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -14,11 +15,17 @@ from torch import nn
 
 from segwright.config import Config, load_config
 from segwright.engine.checkpoint import load_checkpoint, require_fit
+from segwright.engine.checkpoint_compat import (
+    caffe_into_pytorch_warning,
+    checkpoint_classes,
+    classes_differ_message,
+)
 from segwright.engine.data import pseudo_collate
 from segwright.registry import MODELS, TRANSFORMS
 from segwright.utils.errors import ConfigError
 
 ImageInput = str | os.PathLike | np.ndarray
+logger = logging.getLogger("segwright")
 
 
 def _as_config(config: str | os.PathLike | Config) -> Config:
@@ -66,14 +73,55 @@ def init_model(
             require_fit(report, checkpoint, "pass allow_partial=True to init_model")
         meta = dict((loaded.get("meta") or {}).get("dataset_meta") or {})
         if not report.exact:
-            import logging
-
-            logging.getLogger("segwright").warning(report.summary())
+            logger.warning(report.summary())
+        style_warning = caffe_into_pytorch_warning(model, loaded, checkpoint)
+        if style_warning:
+            logger.warning(style_warning)
+        meta = _choose_dataset_meta(model, meta, loaded, _config_dataset_meta(cfg), checkpoint)
     if not meta:
         meta = _config_dataset_meta(cfg)
     model.cfg = cfg
     model.dataset_meta = meta
     return model.to(device).eval()
+
+
+def _choose_dataset_meta(
+    model: nn.Module,
+    stored: dict[str, Any],
+    checkpoint: dict[str, Any],
+    configured: dict[str, Any],
+    source: Any,
+) -> dict[str, Any]:
+    """The checkpoint's dataset metainfo, unless its class names differ from the config's.
+
+    When they differ, the config's names are kept, unless only the checkpoint's match the
+    number of classes the model predicts; either way a warning names both lists.
+    """
+    from segwright.apis.preflight import detector_num_classes, model_num_classes
+
+    stored_classes = checkpoint_classes(checkpoint)
+    if stored_classes and "classes" not in stored:
+        stored = {**stored, "classes": stored_classes}  # MMDetection 2.x: meta['CLASSES']
+    configured_classes = configured.get("classes")
+    heads = detector_num_classes(model)
+    predicted = heads[0][1] if heads else model_num_classes(model)
+    use_stored = (
+        stored_classes is not None
+        and configured_classes is not None
+        and predicted == len(stored_classes) != len(configured_classes)
+    )
+    kept = (
+        "Using the checkpoint's: only they match the model's num_classes."
+        if use_stored
+        else "Using the config's; set model.dataset_meta to change that."
+    )
+    found = classes_differ_message(
+        stored_classes, configured_classes, str(source), "the config's test dataset", kept
+    )
+    if found is None:
+        return stored
+    logger.warning(found[1])
+    return stored if use_stored else configured
 
 
 def _config_dataset_meta(cfg: Config) -> dict[str, Any]:

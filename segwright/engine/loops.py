@@ -2,7 +2,10 @@
 
 The train step is one method per loop (``run_iter``) with the hook calls around it visible.
 A non-finite loss stops the run with a message naming the iteration and the loss terms
-(``on_nonfinite_loss='stop'``, default) or skips that update (``'skip'``).
+(``on_nonfinite_loss='stop'``, default) or skips that update (``'skip'``, until
+``max_consecutive_skips`` updates in a row were skipped). Weights and buffers are checked for
+NaN/Inf at each log interval (``check_finite``) and before every checkpoint save, with one fused
+reduction read there, so the iterations in between add no host-device sync.
 """
 
 from __future__ import annotations
@@ -13,15 +16,12 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
+from segwright.engine import finite
 from segwright.engine.data import index_sampler
 from segwright.engine.model import NonFiniteLossError
 from segwright.engine.rng import preserved_rng, restore_rng_state
 from segwright.registry import LOOPS
-from segwright.utils.errors import ConfigError, SegwrightError
-
-
-class TrainingError(SegwrightError, RuntimeError):
-    """Training cannot go on (e.g. the loss became NaN)."""
+from segwright.utils.errors import ConfigError, TrainingError
 
 
 def _check_count(name: str, value: Any, loop: str) -> int:
@@ -33,6 +33,19 @@ def _check_count(name: str, value: Any, loop: str) -> int:
 
 
 class _TrainLoopBase:
+    """Shared by the train loops.
+
+    Args (besides the loops' own):
+        on_nonfinite_loss: 'stop' (default) or 'skip' the update of an iteration whose loss is
+            NaN/Inf.
+        max_consecutive_skips: In 'skip' mode, stop once this many updates in a row were
+            skipped (0: never stop).
+        check_finite: When weights and buffers are checked for NaN/Inf during training:
+            'log_interval' (default; one host read per LoggerHook interval), 'every_iter' (one
+            per iteration: names the first bad iteration exactly) or 'off' (also lets
+            checkpoints with non-finite values be saved, for models that keep such buffers).
+    """
+
     by_epoch = False
 
     def __init__(
@@ -42,19 +55,34 @@ class _TrainLoopBase:
         val_begin: int = 1,
         val_interval: int = 1,
         on_nonfinite_loss: str = "stop",
+        max_consecutive_skips: int = 5,
+        check_finite: str = "log_interval",
     ) -> None:
         if on_nonfinite_loss not in ("stop", "skip"):
             raise ConfigError(
                 f"train_cfg.on_nonfinite_loss must be 'stop' or 'skip', got {on_nonfinite_loss!r}."
+            )
+        if check_finite not in finite.CHECK_FINITE_MODES:
+            raise ConfigError(
+                f"train_cfg.check_finite must be one of {list(finite.CHECK_FINITE_MODES)}, "
+                f"got {check_finite!r}."
             )
         self.runner = runner
         self.dataloader = dataloader
         self.val_begin = val_begin
         self.val_interval = val_interval
         self.on_nonfinite_loss = on_nonfinite_loss
+        self.max_consecutive_skips = _check_count(
+            "max_consecutive_skips", max_consecutive_skips, type(self).__name__
+        )
+        self.check_finite = check_finite
         self._iter = 0
         self._epoch = 0
         self.skipped_iters: list[int] = []
+        self._consecutive_skips = 0
+        self._check_interval: int | None = None
+        self._first_loss: tuple[float, int] | None = None
+        self._explosion_reported = False
         # Set by Runner.resume: generator states to restore once the data position is restored.
         self.resume_rng_state: dict[str, Any] | None = None
 
@@ -81,26 +109,102 @@ class _TrainLoopBase:
         runner.call_hook("before_train_iter", batch_idx=batch_idx, data_batch=data_batch)
         try:
             outputs = runner.model.train_step(data_batch, optim_wrapper=runner.optim_wrapper)
+            self._consecutive_skips = 0
         except NonFiniteLossError as exc:
-            terms = ", ".join(f"{k}={v:.4g}" for k, v in exc.log_vars.items())
-            if self.on_nonfinite_loss == "stop":
-                last = runner.log_store.get_info("last_ckpt")
-                kept = f" The last good checkpoint is {last}." if last else ""
-                raise TrainingError(
-                    f"The loss is not finite at iteration {self._iter + 1} ({terms}). Training "
-                    f"stopped.{kept} Lower the learning rate, add clip_grad to optim_wrapper, "
-                    "check the labels, or set train_cfg.on_nonfinite_loss='skip'."
-                ) from None
-            runner.optim_wrapper.zero_grad()
-            self.skipped_iters.append(self._iter)
-            runner.logger.warning(
-                f"Non-finite loss at iteration {self._iter + 1} ({terms}); update skipped."
-            )
             outputs = None
+            self._skip_or_stop(exc)
+        if self._state_check_due():
+            self._check_state(f"after iteration {self._iter + 1}")
+            self._watch_loss(outputs)
         runner.call_hook(
             "after_train_iter", batch_idx=batch_idx, data_batch=data_batch, outputs=outputs
         )
         self._iter += 1
+
+    def _skip_or_stop(self, exc: NonFiniteLossError) -> None:
+        runner, iteration = self.runner, self._iter + 1
+        terms = ", ".join(f"{k}={v:.4g}" for k, v in exc.log_vars.items())
+        if self.on_nonfinite_loss == "stop":
+            raise TrainingError(
+                f"The loss is not finite at iteration {iteration} ({terms}), lr "
+                f"{finite.current_lr(runner)}. Training stopped. "
+                f"{finite.last_good_sentence(runner)} Lower the learning rate, add clip_grad to "
+                "optim_wrapper, check the labels, or set train_cfg.on_nonfinite_loss='skip'."
+            ) from None
+        runner.optim_wrapper.zero_grad()
+        self.skipped_iters.append(self._iter)
+        self._consecutive_skips += 1
+        runner.logger.warning(
+            f"Non-finite loss at iteration {iteration} ({terms}); update skipped."
+        )
+        limit = self.max_consecutive_skips
+        if limit and self._consecutive_skips >= limit:
+            raise TrainingError(
+                f"The loss was not finite in {limit} consecutive iterations "
+                f"({iteration - limit + 1} to {iteration}; last: {terms}), lr "
+                f"{finite.current_lr(runner)}; every update was skipped, so training stopped "
+                f"(train_cfg.max_consecutive_skips={limit}; {len(self.skipped_iters)} updates "
+                f"skipped in all). {finite.last_good_sentence(runner)} Lower the learning rate, "
+                "add clip_grad to optim_wrapper, check the labels, or raise "
+                "train_cfg.max_consecutive_skips (0: never stop)."
+            ) from None
+
+    def _state_check_due(self) -> bool:
+        """Whether to check this iteration (one host read): the first, each log interval's last.
+
+        The first one of a run (or of a resumed run) shows a wrong lr at once; with
+        ``check_finite='every_iter'`` every iteration is checked.
+        """
+        if self.check_finite == "off":
+            return False
+        if self._check_interval is None:
+            from segwright.engine.hooks.logger_hook import LoggerHook
+
+            loggers = [h for h in self.runner.hooks if isinstance(h, LoggerHook)]
+            interval = loggers[0].interval if loggers else 10
+            self._check_interval = 1 if self.check_finite == "every_iter" else max(interval, 1)
+        done = self._iter + 1
+        first = self._first_loss is None  # also the first iteration after a resume
+        return first or done % self._check_interval == 0 or done == self.max_iters
+
+    def _check_state(self, where: str) -> None:
+        """Stop the run when a weight or buffer holds NaN/Inf (one host read when none does)."""
+        offenders = finite.find_nonfinite(finite.model_state(self.runner._raw_model))
+        if offenders:
+            raise finite.nonfinite_state_error(self.runner, offenders, where)
+
+    def _watch_loss(self, outputs: Any) -> None:
+        """Warn once when the loss, still finite, grew LOSS_EXPLOSION_FACTOR times its first value."""
+        loss = (outputs or {}).get("loss")
+        if loss is None or self._explosion_reported:
+            return
+        value, iteration = abs(float(loss)), self._iter + 1  # read at a log interval only
+        if self._first_loss is None:
+            self._first_loss = (value, iteration)
+            return
+        first, first_iteration = self._first_loss
+        if first > 0 and value > first * finite.LOSS_EXPLOSION_FACTOR:
+            self._explosion_reported = True
+            self.runner.logger.warning(
+                f"The loss is exploding: {value:.4g} at iteration {iteration}, {value / first:.3g} "
+                f"times its first logged value {first:.4g} (iteration {first_iteration}), with lr "
+                f"{finite.current_lr(self.runner)}. Lower the learning rate or add clip_grad to "
+                "optim_wrapper; training goes on while the loss and the weights stay finite."
+            )
+
+    def _begin(self) -> None:
+        """Check the weights as initialised, loaded or resumed before the first iteration."""
+        if self.check_finite != "off":
+            self._check_state(
+                f"before iteration {self._iter + 1} (the weights as initialised or loaded)"
+            )
+
+    def _report_skips(self) -> None:
+        if self.skipped_iters:
+            self.runner.logger.warning(
+                f"{len(self.skipped_iters)} of {self._iter} updates were skipped because the "
+                "loss was not finite."
+            )
 
     def run_validation(self) -> None:
         """Validate without touching the generators training draws from (resume stays exact)."""
@@ -143,8 +247,18 @@ class IterBasedTrainLoop(_TrainLoopBase):
         val_interval: int = 1000,
         dynamic_intervals: Any = None,
         on_nonfinite_loss: str = "stop",
+        max_consecutive_skips: int = 5,
+        check_finite: str = "log_interval",
     ) -> None:
-        super().__init__(runner, dataloader, val_begin, val_interval, on_nonfinite_loss)
+        super().__init__(
+            runner,
+            dataloader,
+            val_begin,
+            val_interval,
+            on_nonfinite_loss,
+            max_consecutive_skips,
+            check_finite,
+        )
         self.max_iters = _check_count("max_iters", max_iters, "IterBasedTrainLoop")
         self.max_epochs = 1
 
@@ -175,6 +289,7 @@ class IterBasedTrainLoop(_TrainLoopBase):
     def run(self) -> Any:
         runner = self.runner
         runner.call_hook("before_train")
+        self._begin()
         runner.call_hook("before_train_epoch")
         batches = self._batches(skip=self._iter)
         while self._iter < self.max_iters:
@@ -184,6 +299,7 @@ class IterBasedTrainLoop(_TrainLoopBase):
             ):
                 self.run_validation()
         runner.call_hook("after_train_epoch")
+        self._report_skips()
         runner.call_hook("after_train")
         return runner.model
 
@@ -203,14 +319,25 @@ class EpochBasedTrainLoop(_TrainLoopBase):
         val_interval: int = 1,
         dynamic_intervals: Any = None,
         on_nonfinite_loss: str = "stop",
+        max_consecutive_skips: int = 5,
+        check_finite: str = "log_interval",
     ) -> None:
-        super().__init__(runner, dataloader, val_begin, val_interval, on_nonfinite_loss)
+        super().__init__(
+            runner,
+            dataloader,
+            val_begin,
+            val_interval,
+            on_nonfinite_loss,
+            max_consecutive_skips,
+            check_finite,
+        )
         self.max_epochs = _check_count("max_epochs", max_epochs, "EpochBasedTrainLoop")
         self.max_iters = self.max_epochs * len(dataloader)
 
     def run(self) -> Any:
         runner = self.runner
         runner.call_hook("before_train")
+        self._begin()
         # Resuming mid-epoch (a checkpoint saved by iteration): skip what this epoch already saw.
         skip = self._iter - self._epoch * len(self.dataloader)
         while self._epoch < self.max_epochs:
@@ -235,6 +362,7 @@ class EpochBasedTrainLoop(_TrainLoopBase):
                 self._epoch % self.val_interval == 0 or self._epoch == self.max_epochs
             ):
                 self.run_validation()
+        self._report_skips()
         runner.call_hook("after_train")
         return runner.model
 

@@ -482,10 +482,8 @@ class Runner(CheckpointMixin):
             self.val_loop = self._build_eval_loop("val")
         self._dump_config()
         self.call_hook("before_run")
-        init = getattr(self._raw_model, "init_weights", None)
-        if callable(init):
-            init()
-        self._load_or_resume()
+        checkpoint = self._init_weights()
+        self._load_or_resume(checkpoint=checkpoint)
         if hasattr(self.optim_wrapper, "initialize_count_status"):
             self.optim_wrapper.initialize_count_status(self._raw_model, self.iter, self.max_iters)
         try:

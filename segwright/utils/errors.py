@@ -41,3 +41,7 @@ class CheckpointMismatchError(CheckpointError):
         super().__init__(message)
         self.report = report
         self.source = source
+
+
+class TrainingError(SegwrightError, RuntimeError):
+    """Training cannot go on (e.g. the loss or the weights became NaN)."""
