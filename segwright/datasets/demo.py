@@ -204,10 +204,15 @@ def generate_demo_scene(rng: np.random.Generator, size: int = 64) -> tuple[np.nd
 # -- the data set on disk ----------------------------------------------------------------------
 
 
+def cache_dir() -> Path:
+    """segwright's data cache: ``$SEGWRIGHT_CACHE``, else ``~/.cache/segwright``."""
+    cache = os.environ.get("SEGWRIGHT_CACHE") or os.path.join("~", ".cache", "segwright")
+    return Path(os.path.expanduser(cache))
+
+
 def demo_data_root() -> Path:
     """Where the demo data lives: ``$SEGWRIGHT_CACHE/demo_v1`` or ``~/.cache/segwright/demo_v1``."""
-    cache = os.environ.get("SEGWRIGHT_CACHE") or os.path.join("~", ".cache", "segwright")
-    return Path(os.path.expanduser(cache)) / f"demo_v{GENERATOR_VERSION}"
+    return cache_dir() / f"demo_v{GENERATOR_VERSION}"
 
 
 def demo_meta(num_train: int, num_val: int, size: int, seed: int) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from segwright.datasets.demo import (
     _read_meta,
     _rotated,
     _two_pigments,
+    cache_dir,
 )
 from segwright.utils.errors import DatasetError
 
@@ -165,8 +166,7 @@ def _annotation(ann_id: int, image_id: int, label: int, mask: np.ndarray) -> dic
 
 def instance_demo_data_root() -> Path:
     """``$SEGWRIGHT_CACHE/demo_instance_v1`` or ``~/.cache/segwright/demo_instance_v1``."""
-    cache = os.environ.get("SEGWRIGHT_CACHE") or os.path.join("~", ".cache", "segwright")
-    return Path(os.path.expanduser(cache)) / f"demo_instance_v{GENERATOR_VERSION}"
+    return cache_dir() / f"demo_instance_v{GENERATOR_VERSION}"
 
 
 def instance_demo_meta(num_train: int, num_val: int, size: int, seed: int) -> dict[str, Any]:
