@@ -8,6 +8,7 @@ as that dataset family expects, so the whole file runs in seconds on a CPU.
 from __future__ import annotations
 
 import copy
+import importlib.util
 import inspect
 import os
 from collections.abc import Iterator
@@ -95,7 +96,37 @@ def _backbone_channels(backbone: dict[str, Any]) -> list[int]:
         stages = backbone.get("num_stages", 4)
         backbone.update(embed_dims=8, num_heads=[1] * stages, num_layers=[1] * stages)
         return [8] * stages
+    if kind in ZOO_BACKBONE_RULES:
+        return ZOO_BACKBONE_RULES[kind](backbone)
     raise NotImplementedError(f"no scaling rule for backbone {kind}")
+
+
+def _zoo_rules() -> tuple[dict[str, Any], dict[str, Any]]:
+    """Scaling rules kept beside this file, one module per model-zoo family group.
+
+    Each ``zoo_scale_<group>.py`` may define ``BACKBONE_RULES = {type: fn(backbone) -> out
+    channels}`` (shrink in place) and ``HEAD_RULES = {type: fn(head, outs)}`` (applied after
+    the generic in_channels/channels rule), so adding a family never edits this file.
+    """
+    backbones: dict[str, Any] = {}
+    heads: dict[str, Any] = {}
+    for path in sorted(Path(__file__).parent.glob("zoo_scale_*.py")):
+        spec = importlib.util.spec_from_file_location(f"_segwright_{path.stem}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        for table, found in ((backbones, "BACKBONE_RULES"), (heads, "HEAD_RULES")):
+            for name, rule in getattr(module, found, {}).items():
+                assert name not in table, f"{path.name}: a rule for {name} exists already"
+                table[name] = rule
+    return backbones, heads
+
+
+ZOO_BACKBONE_RULES, ZOO_HEAD_RULES = _zoo_rules()
+
+
+def _as_list(node: Any) -> list[dict[str, Any]]:
+    return list(node) if isinstance(node, (list, tuple)) else [node] if node else []
 
 
 def scale_down_model(model: dict[str, Any]) -> dict[str, Any]:
@@ -103,15 +134,15 @@ def scale_down_model(model: dict[str, Any]) -> dict[str, Any]:
     model = _no_syncbn(copy.deepcopy(model))
     model.pop("pretrained", None)
     outs = _backbone_channels(model["backbone"])
-    heads = [model["decode_head"]]
-    aux = model.get("auxiliary_head")
-    heads += aux if isinstance(aux, list) else [aux] if aux else []
+    heads = _as_list(model["decode_head"]) + _as_list(model.get("auxiliary_head"))
     for head in heads:
-        index = head["in_index"]
+        index = head.get("in_index", -1)
         head["in_channels"] = [outs[i] for i in index] if isinstance(index, list) else outs[index]
         head["channels"] = 4
         if "c1_in_channels" in head:
             head["c1_in_channels"], head["c1_channels"] = outs[0], 4
+        if head["type"] in ZOO_HEAD_RULES:
+            ZOO_HEAD_RULES[head["type"]](head, outs)
     model["data_preprocessor"]["size"] = (SIZE, SIZE)
     if model.get("test_cfg", {}).get("mode") == "slide":
         model["test_cfg"].update(crop_size=(SIZE, SIZE), stride=(SIZE // 2, SIZE // 2))

@@ -7,9 +7,11 @@ backbone, neck, head, loss (or anything else) without a tiny config here fails
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -483,6 +485,28 @@ TINY: dict[str, Tiny] = {
     ),
     "ToySegModel": Tiny("helper", dict(channels=4, num_classes=2), check=check_toy_model),
 }
+
+
+def _zoo_entries() -> dict[str, Tiny]:
+    """Entries kept beside this file, one module per model-zoo family group.
+
+    Each ``zoo_tiny_<group>.py`` defines ``ENTRIES = {name: dict(kind=..., kwargs=...,
+    out_size=..., check=...)}`` with the same meaning as :class:`Tiny`; groups own their files,
+    so adding a family never edits this table.
+    """
+    entries: dict[str, Tiny] = {}
+    for path in sorted(Path(__file__).parent.glob("zoo_tiny_*.py")):
+        spec = importlib.util.spec_from_file_location(f"_segwright_{path.stem}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        for name, fields in module.ENTRIES.items():
+            assert name not in TINY and name not in entries, f"{path.name}: {name} listed twice"
+            entries[name] = Tiny(**fields)
+    return entries
+
+
+TINY.update(_zoo_entries())
 
 
 def segwright_parts() -> dict[str, Any]:
