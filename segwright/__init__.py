@@ -34,6 +34,11 @@ from segwright.utils.errors import (
 
 __version__ = "0.1.0"
 
+# MMCV/MMEngine/MMSeg import paths for the user modules a config's custom_imports names.
+from segwright import compat as _compat  # noqa: E402
+
+_compat.install()
+
 # Heavy parts (torch) load on first use, so `import segwright` and `segwright --help` stay fast.
 _LAZY = {
     "init_model": "segwright.apis.inference",
