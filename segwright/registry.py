@@ -12,6 +12,7 @@ import contextlib
 import contextvars
 import importlib
 import inspect
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -311,22 +312,67 @@ def resolve_type(registry: Registry, obj_type: Any) -> Any:
     )
 
 
+_KEYWORD_KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+def _forwarded_parameters(cls: type) -> list[inspect.Parameter] | None:
+    """The keyword parameters a segwright class's ``**kwargs`` reach, or None if unknown.
+
+    Product classes forward ``**kwargs`` to their base class (``PSPHead`` -> ``BaseDecodeHead``),
+    so the keys they accept are their own plus the next ``__init__`` up the MRO, repeated while
+    that one forwards too. Outside segwright (user classes, torch) ``**kwargs`` may be consumed
+    in any way, so the answer is None and nothing is refused.
+    """
+    if not getattr(cls, "__module__", "").startswith("segwright."):
+        return None
+    collected: list[inspect.Parameter] = []
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        if not getattr(klass, "__module__", "").startswith("segwright."):
+            # torch.nn.Module / object take no config keys: the chain ends here.
+            return collected if klass in (object, torch_module()) else None
+        try:
+            params = list(inspect.signature(init).parameters.values())[1:]  # drop self
+        except (TypeError, ValueError):
+            return None
+        collected += [p for p in params if p.kind in _KEYWORD_KINDS]
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+            return collected
+    return collected
+
+
+def torch_module() -> Any:
+    """``torch.nn.Module`` when torch is imported (the registry floor does not import it)."""
+    torch = sys.modules.get("torch")
+    return torch.nn.Module if torch is not None else None
+
+
 def check_arguments(obj: Any, kwargs: Mapping[str, Any], label: str) -> None:
     """Raise a :class:`ConfigError` naming the bad argument when ``obj(**kwargs)`` cannot bind."""
     try:
         signature = inspect.signature(obj)
     except (TypeError, ValueError):  # builtins without a signature: let the call speak
         return
-    params = signature.parameters.values()
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
-        accepts_any = True
+    params = list(signature.parameters.values())
+    catch_all = [p.name for p in params if p.kind is inspect.Parameter.VAR_KEYWORD]
+    if catch_all:
+        # Convention: ``**kwargs`` is forwarded to the base class; any other name
+        # (``**resize_kwargs``) is consumed by the class itself, which checks it.
+        forwarded = (
+            _forwarded_parameters(obj)
+            if isinstance(obj, type) and catch_all == ["kwargs"]
+            else None
+        )
+        accepts_any = forwarded is None
+        if forwarded is not None:
+            own = {p.name for p in params}
+            params = [p for p in params if p.kind in _KEYWORD_KINDS]
+            params += [p for p in forwarded if p.name not in own]
     else:
         accepts_any = False
-    accepted = [
-        p.name
-        for p in params
-        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    ]
+    accepted = list(dict.fromkeys(p.name for p in params if p.kind in _KEYWORD_KINDS))
     if not accepts_any:
         unknown = [k for k in kwargs if k not in accepted]
         if unknown:
@@ -340,7 +386,7 @@ def check_arguments(obj: Any, kwargs: Mapping[str, Any], label: str) -> None:
         p.name
         for p in params
         if p.default is inspect.Parameter.empty
-        and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        and p.kind in _KEYWORD_KINDS
         and p.name not in kwargs
     ]
     if missing:

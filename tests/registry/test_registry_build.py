@@ -235,3 +235,29 @@ def test_custom_build_func():
     assert reg.build([{"type": "One"}, {"type": "One"}], default_args={"x": 1}) == [1, 1]
     assert calls[0] == ([{"type": "One"}, {"type": "One"}], "custom", {"x": 1})
     assert len(calls) == 3  # the list, then each element
+
+
+def test_product_class_forwarding_kwargs_is_checked_against_its_bases():
+    """A misspelt key given to a head that forwards ``**kwargs`` names the key, not a TypeError."""
+    from segwright.registry import MODELS
+
+    with build_path("model"), pytest.raises(ConfigError) as info:
+        MODELS.build(
+            dict(type="PSPHead", in_channels=8, channels=4, num_clases=3), key="decode_head"
+        )
+    message = str(info.value)
+    assert "PSPHead at config key 'model.decode_head'" in message
+    assert "'num_clases'" in message and "Did you mean 'num_classes'" in message
+    assert "pool_scales" in message and "in_index" in message  # its own keys and its base's
+    with pytest.raises(ConfigError, match="missing required argument.*'num_classes'"):
+        MODELS.build(dict(type="PSPHead", in_channels=8, channels=4))
+
+
+def test_a_differently_named_catch_all_is_left_to_the_class():
+    """``**resize_kwargs`` is consumed by the class itself, so the registry does not refuse it."""
+    from segwright.registry import TRANSFORMS
+
+    built = TRANSFORMS.build(
+        dict(type="RandomResize", scale=(8, 8), ratio_range=(1.0, 1.0), keep_ratio=True)
+    )
+    assert built.resize_kwargs == {"keep_ratio": True}

@@ -18,7 +18,7 @@ class EMAHook(Hook):
     ema_type: Averaging model registered in MODELS (``ExponentialMovingAverage``).
     strict_load: Require the EMA weights to match exactly when loading.
     begin_iter / begin_epoch: Before these the average just copies the weights.
-    **kwargs: For the averaging model (``momentum``, ``interval``, ``update_buffers``...).
+    **ema_kwargs: For the averaging model (``momentum``, ``interval``, ``update_buffers``...).
     """
 
     priority = "NORMAL"
@@ -29,9 +29,9 @@ class EMAHook(Hook):
         strict_load: bool = False,
         begin_iter: int = 0,
         begin_epoch: int = 0,
-        **kwargs: Any,
+        **ema_kwargs: Any,
     ) -> None:
-        self.ema_cfg = dict(type=ema_type, **kwargs)
+        self.ema_cfg = dict(type=ema_type, **ema_kwargs)
         self.strict_load = strict_load
         self.begin_iter = begin_iter
         self.begin_epoch = begin_epoch
