@@ -34,7 +34,7 @@ from segwright.engine.hooks.hook import STAGES, Hook, implements
 from segwright.engine.logging import LogStore, get_logger
 from segwright.engine.logging.backends import ScalarWriter
 from segwright.engine.logging.logger import close_file_handlers
-from segwright.engine.priority import get_priority
+from segwright.engine.priority import get_priority, with_priorities
 from segwright.engine.runner_checkpoint import CheckpointMixin
 from segwright.engine.speed import apply_speed_options
 from segwright.registry import (
@@ -254,7 +254,7 @@ class Runner(CheckpointMixin):
             param_scheduler=cfg.get("param_scheduler"),
             val_evaluator=cfg.get("val_evaluator"),
             test_evaluator=cfg.get("test_evaluator"),
-            default_hooks=cfg.get("default_hooks"),
+            default_hooks=with_priorities(cfg, DEFAULT_HOOKS),
             custom_hooks=cfg.get("custom_hooks"),
             data_preprocessor=cfg.get("data_preprocessor"),
             load_from=cfg.get("load_from"),

@@ -83,6 +83,9 @@ def test_minimal_iteration_config_translates_exactly():
             checkpoint=dict(type="CheckpointHook", by_epoch=False, interval=40),
             logger=dict(type="LoggerHook", interval=10, log_metric_by_epoch=False),
         ),
+        default_hook_priorities=dict(
+            param_scheduler="VERY_HIGH", checkpoint="NORMAL", timer="LOW", logger="VERY_LOW"
+        ),
         param_scheduler=[dict(type="MMCVPolyLR", by_epoch=False, power=0.9, min_lr=1e-4)],
         log_processor=dict(by_epoch=False),
         visualizer=dict(
@@ -224,7 +227,7 @@ def test_top_level_train_and_test_cfg_move_into_the_model():
         translate(model=model, test_cfg=dict(mode="whole"))
 
 
-def test_dice_loss_is_kept_with_a_note_on_its_new_definition():
+def test_dice_loss_becomes_mmseg_030_dice_with_a_note():
     ce = dict(type="CrossEntropyLoss", loss_name="loss_ce", loss_weight=1.0)
     dice = dict(type="DiceLoss", loss_name="loss_dice", loss_weight=3.0)
     model = dict(
@@ -232,17 +235,23 @@ def test_dice_loss_is_kept_with_a_note_on_its_new_definition():
         decode_head=dict(type="FCNHead", loss_decode=[ce, dice]),
         auxiliary_head=[
             dict(type="FCNHead", loss_decode=ce),
-            dict(type="FCNHead", loss_decode=dict(dice, type="mmseg.DiceLoss")),
+            dict(type="FCNHead", loss_decode=dict(dice, type="mmseg.DiceLoss", use_sigmoid=0)),
         ],
     )
     out, notes = translate(model=model)
-    assert out["model"] == model  # the loss itself is not rewritten
+    v030 = dict(type="DiceLossV030", loss_name="loss_dice", loss_weight=3.0)
+    assert out["model"]["decode_head"]["loss_decode"] == [ce, v030]
+    assert out["model"]["auxiliary_head"] == [dict(type="FCNHead", loss_decode=ce)] + [
+        dict(type="FCNHead", loss_decode=v030)
+    ]
+    assert model["decode_head"]["loss_decode"][1] == dice  # the source is not changed
     dice_notes = [n for n in notes if "(DiceLoss)" in n]
     assert [n.split(" (DiceLoss)")[0] for n in dice_notes] == [
         "model.decode_head.loss_decode[1]",
         "model.auxiliary_head[1].loss_decode",
     ]
-    assert all("MMSeg >= 1.1" in n and "MMSeg 0.x" in n and "sigmoid" in n for n in dice_notes)
+    assert all("DiceLossV030" in n and "MMSeg 0.30" in n for n in dice_notes)
+    assert "['use_sigmoid'] dropped" in dice_notes[1]
     _, notes = translate(model=dict(model, decode_head=dict(type="FCNHead", loss_decode=ce)))
     assert len([n for n in notes if "(DiceLoss)" in n]) == 1  # only the auxiliary one
     _, notes = translate()  # no heads at all

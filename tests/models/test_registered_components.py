@@ -374,6 +374,7 @@ TINY: dict[str, Tiny] = {
     # losses: (2, 3, 8, 8) logits and labels with an ignored row in, a finite scalar out
     "CrossEntropyLoss": Tiny("loss", dict(avg_non_ignore=True)),
     "DiceLoss": Tiny("loss"),
+    "DiceLossV030": Tiny("loss"),
     "FocalLoss": Tiny("loss"),
     "LovaszLoss": Tiny("loss", dict(reduction="none")),
     "TverskyLoss": Tiny("loss"),

@@ -8,7 +8,9 @@ it cannot translate is a :class:`~segwright.utils.errors.ConfigError` naming the
 
 The LR and momentum policies become ``param_scheduler`` entries of MMCV-policy schedulers
 (``MMCVPolyLR``, ``MMCVCyclicMomentum``...): the 0.x formulas and timing, not MMEngine
-approximations.
+approximations. The default hooks get MMCV's priorities (``default_hook_priorities``), and
+losses whose definition changed after 0.30 get their 0.30 form (``DiceLoss`` ->
+``DiceLossV030``, class-weighted ``CrossEntropyLoss`` -> ``avg_by_class_weight=False``).
 The output is plain dicts naming types (this module sits on floor 2 and builds nothing).
 ``Config.fromfile`` does not call it; :func:`segwright.config.load_config` does, for every
 command and API (:mod:`.origins` keeps each translated key's file:line).

@@ -58,6 +58,17 @@ _CHECKPOINT_ARGS = (
 )
 
 
+#: MMCV's priorities of the hooks the 0.x runtime keys registered, by default_hooks name:
+#: the LR (VERY_HIGH) and momentum (HIGH) updaters are the translated schedulers' stepping
+#: hook, CheckpointHook NORMAL, IterTimerHook LOW, the logger hooks VERY_LOW.
+MMCV_PRIORITIES = {
+    "param_scheduler": "VERY_HIGH",
+    "checkpoint": "NORMAL",
+    "timer": "LOW",
+    "logger": "VERY_LOW",
+}
+
+
 class _HooksMixin(_TranslatorBase):
     """``checkpoint_config``, ``log_config``, ``workflow`` hooks and ``custom_hooks``."""
 
@@ -223,7 +234,11 @@ class _HooksMixin(_TranslatorBase):
         hooks = self.src.pop("custom_hooks", None) or []
         if not isinstance(hooks, (list, tuple)):
             raise ConfigError(f"Config key 'custom_hooks' must be a list, got {hooks!r}.")
-        self.custom_hooks.extend(copy.deepcopy(list(hooks)))
+        for hook in copy.deepcopy(list(hooks)):
+            if isinstance(hook, Mapping) and "priority" not in hook:
+                hook = {**hook, "priority": "NORMAL"}  # MMSeg 0.x's default, whatever the class
+            self.custom_hooks.append(hook)
+        self.out["default_hook_priorities"] = dict(MMCV_PRIORITIES)
         if workflow is None:
             return
         every, count = workflow

@@ -39,6 +39,7 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     "param_scheduler": ("lr_config", "momentum_config"),
     "custom_hooks": ("custom_hooks", "lr_config", "momentum_config", "workflow", "evaluation"),
     "default_hooks": ("checkpoint_config", "log_config", "lr_config", "evaluation"),
+    "default_hook_priorities": ("checkpoint_config", "log_config", "lr_config"),
     "log_processor": ("log_config",),
     "visualizer": ("log_config",),
     "env_cfg": ("dist_params", "cudnn_benchmark", "mp_cfg"),

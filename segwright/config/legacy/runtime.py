@@ -26,6 +26,18 @@ _KEPT_KEYS = (
 )
 
 
+#: The arguments MMSeg 0.30's DiceLoss read (it accepted and ignored any other).
+_DICE_V030_ARGS = (
+    "smooth",
+    "exponent",
+    "reduction",
+    "class_weight",
+    "loss_weight",
+    "ignore_index",
+    "loss_name",
+)
+
+
 class _RuntimeMixin(_TranslatorBase):
     """Runner, workflow, model, runtime keys and top-level helper variables."""
 
@@ -137,33 +149,58 @@ class _RuntimeMixin(_TranslatorBase):
                 f"top-level {name} now configures the {'train' if name == 'train_cfg' else 'test'}"
                 " loop."
             )
-        self._loss_notes(model)
+        self._losses_v030(model)
         return model
 
-    def _loss_notes(self, model: Mapping[str, Any]) -> None:
-        """Losses whose definition changed after 0.x (kept as written; the note says how)."""
+    def _losses_v030(self, model: dict[str, Any]) -> None:
+        """Losses whose definition changed after 0.x become their MMSeg 0.30 form (in place)."""
         for head_key in ("decode_head", "auxiliary_head"):
             heads = model.get(head_key)
             many = isinstance(heads, (list, tuple))
+            new_heads = []
             for index, head in enumerate(heads if many else [heads]):
-                if not isinstance(head, Mapping):
-                    continue
-                losses = head.get("loss_decode")
-                several = isinstance(losses, (list, tuple))
-                for position, loss in enumerate(losses if several else [losses]):
-                    if not isinstance(loss, Mapping) or not isinstance(loss.get("type"), str):
-                        continue
-                    if bare_type(loss, "") != "DiceLoss":
-                        continue
+                if isinstance(head, Mapping) and head.get("loss_decode") is not None:
                     key = f"model.{head_key}{f'[{index}]' if many else ''}.loss_decode"
-                    key += f"[{position}]" if several else ""
-                    self.note(
-                        f"{key} (DiceLoss) kept as written, but it now means MMSeg >= 1.1's "
-                        "Dice loss: sigmoid by default, one dice per image over all classes "
-                        "and pixels, ignore_index dropping that class's channel. MMSeg 0.x "
-                        "averaged a softmax dice over the classes (smooth=1), which segwright "
-                        "does not reproduce: loss values and training differ."
-                    )
+                    losses = head["loss_decode"]
+                    several = isinstance(losses, (list, tuple))
+                    new_losses = [
+                        self._loss_v030(loss, f"{key}[{position}]" if several else key)
+                        for position, loss in enumerate(losses if several else [losses])
+                    ]
+                    head = {**head, "loss_decode": new_losses if several else new_losses[0]}
+                new_heads.append(head)
+            if heads is not None:
+                model[head_key] = new_heads if many else new_heads[0]
+
+    def _loss_v030(self, loss: Any, key: str) -> Any:
+        """One 0.x loss dict in the form that gives MMSeg 0.30's value."""
+        if not isinstance(loss, Mapping) or not isinstance(loss.get("type"), str):
+            return loss
+        kind = bare_type(loss, "")
+        if kind == "DiceLoss":
+            kept = {k: v for k, v in loss.items() if k in _DICE_V030_ARGS}
+            dropped = sorted(set(loss) - set(kept) - {"type"})
+            self.note(
+                f"{key} (DiceLoss) -> DiceLossV030: MMSeg 0.30's Dice (softmax, a dice per class "
+                "averaged over the classes, smooth=1, exponent=2), not MMSeg >= 1.1's DiceLoss "
+                "(sigmoid, one dice per image over all classes)."
+                + (f" {dropped} dropped: MMSeg 0.30 ignored them." if dropped else "")
+            )
+            return {"type": "DiceLossV030", **kept}
+        if (
+            kind == "CrossEntropyLoss"
+            and loss.get("class_weight") is not None
+            and not loss.get("use_sigmoid")
+            and not loss.get("use_mask")
+            and "avg_by_class_weight" not in loss
+        ):
+            self.note(
+                f"{key} (CrossEntropyLoss with class_weight) -> avg_by_class_weight=False: "
+                "MMSeg 0.30 divided the class-weighted pixel losses by the number of pixels "
+                "(MMSeg 1.x divides by the sum of their class weights)."
+            )
+            return {**loss, "avg_by_class_weight": False}
+        return loss
 
     def _runtime(self) -> None:
         src, out = self.src, self.out

@@ -30,6 +30,7 @@ _ORDER = (
     "test_evaluator",
     "optim_wrapper",
     "default_hooks",
+    "default_hook_priorities",
     "custom_hooks",
     "log_processor",
     "visualizer",

@@ -3,8 +3,11 @@
 # What: each of the 19 classes' pixel losses is multiplied by its weight (road 0.8373 ...
 # bicycle 1.0507), the weights DeepLab used for Cityscapes.
 # Why: frequent classes get weights below 1 and rare ones above 1, so the rare classes count
-# more. `segwright class-weights` computes weights like these from your own masks. With
-# avg_non_ignore=False (the default) the loss is still divided by the number of pixels.
+# more. `segwright class-weights` computes weights like these from your own masks. The mean
+# divides the weighted pixel losses by the sum of the pixels' class weights (MMSeg 1.x), an
+# ignored pixel counting 1 with avg_non_ignore=False (the default), 0 with True; so the weights
+# shift the balance between classes, not the loss's scale. In a 0.x config the same loss divides
+# by the number of pixels instead (MMSeg 0.30; the translation sets avg_by_class_weight=False).
 _base_ = "../pspnet/pspnet_r50-d8_4xb2-40k_cityscapes-512x1024.py"
 class_weight = [
     0.8373, 0.918, 0.866, 1.0345, 1.0166, 0.9969, 0.9754, 1.0489, 0.8786, 1.0023,

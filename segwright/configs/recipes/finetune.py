@@ -7,8 +7,8 @@
 # Why: starting from a trained segmenter converges in far fewer iterations than from ImageNet
 # weights. The heads' final classifier (conv_seg) has 19 outputs in the checkpoint and 21 here:
 # segwright loads everything else and reports that layer as a shape mismatch, and it is trained
-# from scratch. Download the checkpoint yourself (segwright downloads nothing) and point
-# load_from at it.
+# from scratch. Point load_from at the downloaded file, or at its http(s) URL: segwright then
+# downloads it once into torch's hub cache (open-mmlab:// names are not resolved).
 _base_ = [
     "../_base_/models/pspnet_r50-d8.py",
     "../_base_/datasets/pascal_voc12.py",

@@ -1,12 +1,14 @@
 # Recipe (MMSeg 0.x form): a train+val workflow, reporting validation loss.
 #
 # What: workflow=[("train", 1), ("val", 1)] alternates one training epoch with one pass over
-# the validation set in train mode without gradient steps, so the log shows the validation
-# loss next to the training loss; evaluation=... still computes mIoU every epoch.
+# the validation set (with the train pipeline) in eval mode without gradient steps; each pass
+# is logged once as an "Epoch(val-loss)" line of <name>_val means next to the training lines,
+# and evaluation=... still computes mIoU every epoch.
 # Why: the validation loss shows over-fitting on small datasets before mIoU does. segwright
 # translates the 0.x workflow into a hook (WorkflowValLossHook) that runs those validation-loss
-# passes; the 1.x schema has no workflow key. The whole config is in 0.x form because 0.x and
-# 1.x keys cannot be mixed in one config.
+# passes and calls your hooks' before_val_epoch/after_val_iter/after_val_epoch as MMCV's
+# EpochBasedRunner did; the 1.x schema has no workflow key. The whole config is in 0.x form
+# because 0.x and 1.x keys cannot be mixed in one config.
 norm_cfg = dict(type="SyncBN", requires_grad=True)
 model = dict(
     type="EncoderDecoder",

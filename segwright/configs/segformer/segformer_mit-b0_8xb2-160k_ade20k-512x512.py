@@ -2,7 +2,7 @@
 # AdamW (lr 6e-5) with the head at 10x lr and no weight decay on norms and position blocks;
 # 1500 iterations of linear warm-up, then linear decay (PolyLR with power 1).
 # MMSeg starts the backbone from ImageNet MiT-B0 weights (mit_b0_20220624-7e0fe6dd.pth from its
-# model zoo). segwright downloads nothing; to use them, set
+# model zoo). Download them (or give their http(s) URL, fetched once); to use them, set
 #   model = dict(backbone=dict(init_cfg=dict(type="Pretrained", checkpoint="path/to/mit_b0.pth")))
 _base_ = [
     "../_base_/models/segformer_mit-b0.py",

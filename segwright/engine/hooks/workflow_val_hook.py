@@ -5,6 +5,24 @@ iterations (epochs) with ``m`` validation iterations (epochs) that compute the t
 under ``no_grad`` in eval mode, on ``data.val`` with the train pipeline, and log every value
 as ``<name>_val``. Metrics such as mIoU come from validation proper, not from this phase.
 
+Hooks see the phase as MMCV's runners showed it:
+
+- epoch-based (``EpochBasedRunner.val``), per validation epoch: ``before_val_epoch``, then
+  ``before_val_iter``/``after_val_iter`` around every batch, then ``after_val_epoch``;
+- iteration-based (``IterBasedRunner.val``), per validation iteration: ``before_val_iter`` and
+  ``after_val_iter`` only (MMCV's iteration runner called no epoch stage there).
+
+``outputs`` of ``after_val_iter`` are the iteration's ``<name>_val`` values; ``metrics`` of
+``after_val_epoch`` are the epoch's means. The stages go to the user's hooks and to the
+built-ins that MMCV also ran there (``IterTimerHook``, ``EMAHook``, ``EmptyCacheHook``), not to
+the built-ins that serve the validation loop (checkpointing the best metric, metric-driven
+schedulers, visualisation, the progress bar, the metric log): the phase has no predictions.
+
+Each phase is logged once, when it ends (the phase after the last training iteration too):
+one ``Iter(val-loss)``/``Epoch(val-loss)`` line with the means and one scalar record at the
+phase's iteration. The values stay out of the training lines (MMCV's iteration runner repeated
+stale ``*_val`` values on every later training line).
+
 Unlike MMCV, the phase leaves every random generator as training found it, so adding it does
 not change the training run.
 """
@@ -17,7 +35,10 @@ from typing import Any
 import torch
 
 from segwright.engine.data import build_dataloader
-from segwright.engine.hooks.hook import Hook
+from segwright.engine.hooks.ema_hook import EMAHook
+from segwright.engine.hooks.empty_cache_hook import EmptyCacheHook
+from segwright.engine.hooks.hook import Hook, implements
+from segwright.engine.hooks.iter_timer_hook import IterTimerHook
 from segwright.engine.logging.store import to_float
 from segwright.engine.rng import preserved_rng
 from segwright.registry import HOOKS
@@ -28,6 +49,17 @@ def _positive_int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"WorkflowValLossHook: {name} must be a positive int, got {value!r}.")
     return value
+
+
+#: Built-in hooks that take part in the phase, as their MMCV counterparts did.
+_BUILT_INS_IN_PHASE = (IterTimerHook, EMAHook, EmptyCacheHook)
+
+
+def _takes_part(hook: Any) -> bool:
+    """Whether ``hook`` gets the phase's val stages: the user's hooks and MMCV's built-ins."""
+    if not type(hook).__module__.startswith("segwright."):
+        return True
+    return isinstance(hook, _BUILT_INS_IN_PHASE)
 
 
 def _batch_size(batch: Any) -> int:
@@ -113,17 +145,18 @@ class WorkflowValLossHook(Hook):
                 self._iterator = None
                 self._passes += 1
 
-    def _batches(self, count: int, per_epoch: bool) -> Iterator[Any]:
-        if not per_epoch:
-            for _ in range(count):
-                yield self._next_batch()
-            return
-        for _ in range(count):
-            sampler = getattr(self._loader, "sampler", None)
-            if hasattr(sampler, "set_epoch"):
-                sampler.set_epoch(self._passes)
-            yield from self._loader
-            self._passes += 1
+    def _call(self, runner: Any, stage: str, **kwargs: Any) -> None:
+        for hook in runner.hooks:
+            if hook is not self and implements(hook, stage) and _takes_part(hook):
+                getattr(hook, stage)(runner, **kwargs)
+
+    def _epoch_batches(self) -> Iterator[Any]:
+        """One pass over the loader (one MMCV validation epoch)."""
+        sampler = getattr(self._loader, "sampler", None)
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(self._passes)
+        yield from self._loader
+        self._passes += 1
 
     def _run_phase(self, runner: Any, count: int, per_epoch: bool) -> None:
         if self._loader is None:
@@ -136,25 +169,45 @@ class WorkflowValLossHook(Hook):
                 "derive it from segwright.engine.model.BaseModel."
             )
         was_training = model.training
-        totals: dict[str, float] = {}
-        seen = 0
         with preserved_rng(), torch.no_grad():
             model.eval()
             try:
-                for batch in self._batches(count, per_epoch):
-                    log_vars = loss_step(batch)
-                    size = _batch_size(batch)
-                    values = {f"{k}_val": to_float(v) for k, v in log_vars.items()}
-                    runner.log_store.update_scalars(
-                        {f"train/{k}": v for k, v in values.items()}, count=size
-                    )
-                    for key, value in values.items():
-                        totals[key] = totals.get(key, 0.0) + value * size
-                    seen += size
+                if per_epoch:
+                    for _ in range(count):
+                        self._call(runner, "before_val_epoch")
+                        means = self._steps(runner, loss_step, self._epoch_batches())
+                        self._call(runner, "after_val_epoch", metrics=means)
+                        self._log(runner, means, per_epoch=True)
+                else:
+                    batches = (self._next_batch() for _ in range(count))
+                    self._log(runner, self._steps(runner, loss_step, batches), per_epoch=False)
             finally:
                 model.train(was_training)
-        if per_epoch and seen:
-            means = {k: v / seen for k, v in totals.items()}
-            line = "  ".join(f"{k}: {v:.4f}" for k, v in means.items())
-            runner.logger.info(f"Epoch(val-loss) [{runner.epoch + 1}]  {line}")
-            runner.scalar_writer.add_scalars(means, step=runner.iter + 1)
+
+    def _steps(self, runner: Any, loss_step: Any, batches: Iterator[Any]) -> dict[str, float]:
+        """Loss steps over ``batches`` with the val iteration stages; the sample-weighted means."""
+        totals: dict[str, float] = {}
+        seen = 0
+        for batch_idx, batch in enumerate(batches):
+            self._call(runner, "before_val_iter", batch_idx=batch_idx, data_batch=batch)
+            values = {f"{k}_val": to_float(v) for k, v in loss_step(batch).items()}
+            size = _batch_size(batch)
+            for key, value in values.items():
+                totals[key] = totals.get(key, 0.0) + value * size
+            seen += size
+            self._call(
+                runner, "after_val_iter", batch_idx=batch_idx, data_batch=batch, outputs=values
+            )
+        return {k: v / seen for k, v in totals.items()} if seen else {}
+
+    @staticmethod
+    def _log(runner: Any, means: dict[str, float], per_epoch: bool) -> None:
+        if not means:
+            return
+        line = "  ".join(f"{k}: {v:.4f}" for k, v in means.items())
+        if per_epoch:
+            head = f"Epoch(val-loss) [{runner.epoch + 1}]"
+        else:
+            head = f"Iter(val-loss) [{runner.iter + 1}/{runner.max_iters}]"
+        runner.logger.info(f"{head}  {line}")
+        runner.scalar_writer.add_scalars(means, step=runner.iter + 1)

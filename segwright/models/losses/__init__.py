@@ -14,6 +14,7 @@ from segwright.models.losses.cross_entropy import (
 )
 from segwright.models.losses.det_cross_entropy import DetCrossEntropyLoss
 from segwright.models.losses.dice import DiceLoss, dice_loss
+from segwright.models.losses.dice_v030 import DiceLossV030, dice_loss_v030
 from segwright.models.losses.focal import FocalLoss, sigmoid_focal_loss
 from segwright.models.losses.l1 import L1Loss, l1_loss
 from segwright.models.losses.lovasz import LovaszLoss, lovasz_hinge, lovasz_softmax
@@ -31,6 +32,7 @@ __all__ = [
     "CrossEntropyLoss",
     "DetCrossEntropyLoss",
     "DiceLoss",
+    "DiceLossV030",
     "FocalLoss",
     "L1Loss",
     "LovaszLoss",
@@ -40,6 +42,7 @@ __all__ = [
     "binary_cross_entropy",
     "cross_entropy",
     "dice_loss",
+    "dice_loss_v030",
     "get_class_weight",
     "l1_loss",
     "load_class_weight_file",

@@ -40,8 +40,9 @@ def cross_entropy(
     avg_factor: float | torch.Tensor | None = None,
     ignore_index: int | None = _TORCH_NO_IGNORE,
     avg_non_ignore: bool = False,
+    avg_by_class_weight: bool = True,
 ) -> torch.Tensor:
-    """Softmax cross-entropy with MMSeg 1.2 averaging (see :class:`CrossEntropyLoss`).
+    """Softmax cross-entropy with MMSeg 1.2 (or 0.30) averaging (see :class:`CrossEntropyLoss`).
 
     Shapes:
         pred (N, C, H, W) logits; label (N, H, W) class indices; weight (N, H, W) or None.
@@ -52,9 +53,7 @@ def cross_entropy(
     loss = F.cross_entropy(pred, label, weight=class_weight, reduction="none", ignore_index=ignore)
     if avg_factor is None and reduction == "mean":
         valid = label != ignore
-        if class_weight is None:
-            avg_factor = int(valid.sum()) if avg_non_ignore else label.numel()
-        else:
+        if class_weight is not None and avg_by_class_weight:
             # Sum of the class weights of the pixels. Ignored pixels are looked up at class 0 and
             # zeroed (MMSeg 1.1+ indexes with the raw 255 and crashes, mmsegmentation#3734).
             # Without avg_non_ignore an ignored pixel counts 1, as it does when no class weight
@@ -64,9 +63,18 @@ def cross_entropy(
             avg_factor = pixel_weight.sum()
             if not avg_non_ignore:
                 avg_factor = avg_factor + (~valid).sum()
-    if weight is not None:
-        weight = weight.float()
-    return weight_reduce_loss(loss, weight=weight, reduction=reduction, avg_factor=avg_factor)
+        elif avg_non_ignore:
+            avg_factor = int(valid.sum())
+        elif class_weight is None:
+            avg_factor = label.numel()
+        # else (MMSeg 0.30 with class weights): no avg_factor, the plain mean over all pixels.
+    return weight_reduce_loss(
+        loss, weight=_float(weight), reduction=reduction, avg_factor=avg_factor
+    )
+
+
+def _float(weight: torch.Tensor | None) -> torch.Tensor | None:
+    return None if weight is None else weight.float()
 
 
 def _check_binary_labels(label: torch.Tensor, valid: torch.Tensor, num_channels: int) -> None:
@@ -189,6 +197,14 @@ class CrossEntropyLoss(NamedLoss):
     the divisor is the sum of the pixels' class weights instead of their count. An element-wise
     ``weight`` (the OHEM mask) multiplies the losses but does not change the divisor.
 
+    With ``class_weight`` ``w`` and ``l_i`` the loss of pixel ``i`` (0 when ignored), the mean
+    is ``sum_i w[y_i] * l_i / D`` where ``D`` is, for ``avg_by_class_weight=True`` (MMSeg 1.x,
+    the default), ``sum_{i kept} w[y_i] + eps`` plus the number of ignored pixels when
+    ``avg_non_ignore=False``; for ``avg_by_class_weight=False`` (MMSeg 0.30, set by the
+    translation of 0.x configs), the number of all pixels ``N*H*W`` (``avg_non_ignore=False``,
+    a plain mean) or of the kept pixels ``+ eps`` (``avg_non_ignore=True``): the class weights
+    scale the pixel losses only.
+
     Deliberate fixes (documented deviations from MMSeg 1.2):
 
     * ``class_weight`` together with ignored pixels works. MMSeg >= 1.1 looks up the class
@@ -211,6 +227,8 @@ class CrossEntropyLoss(NamedLoss):
         loss_name: Log key of this loss (``decode.<loss_name>``); keep ``loss`` in it so that
             it counts in the total loss.
         avg_non_ignore: Average over non-ignored pixels only.
+        avg_by_class_weight: With ``class_weight`` (softmax): divide by the pixels' summed
+            class weights (True, MMSeg 1.x) or by their count (False, MMSeg 0.30).
     """
 
     def __init__(
@@ -222,6 +240,7 @@ class CrossEntropyLoss(NamedLoss):
         loss_weight: float = 1.0,
         loss_name: str = "loss_ce",
         avg_non_ignore: bool = False,
+        avg_by_class_weight: bool = True,
     ) -> None:
         super().__init__()
         if use_sigmoid and use_mask:
@@ -234,6 +253,7 @@ class CrossEntropyLoss(NamedLoss):
         self.loss_weight = check_number(loss_weight, "loss_weight", "CrossEntropyLoss")
         self.class_weight = get_class_weight(class_weight)
         self.avg_non_ignore = bool(avg_non_ignore)
+        self.avg_by_class_weight = bool(avg_by_class_weight)
         self.set_loss_name(loss_name)
         if not self.avg_non_ignore and self.reduction == "mean":
             warnings.warn(
@@ -311,5 +331,6 @@ class CrossEntropyLoss(NamedLoss):
                 avg_factor=avg_factor,
                 ignore_index=ignore_index,
                 avg_non_ignore=self.avg_non_ignore,
+                avg_by_class_weight=self.avg_by_class_weight,
             )
         return self.loss_weight * loss

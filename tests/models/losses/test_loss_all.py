@@ -16,6 +16,8 @@ CONFIGS = [
     dict(type="CrossEntropyLoss", class_weight=[1.0, 2.0, 0.5], avg_non_ignore=True),
     dict(type="DiceLoss"),
     dict(type="DiceLoss", use_sigmoid=False, naive_dice=True),
+    dict(type="DiceLossV030"),
+    dict(type="CrossEntropyLoss", class_weight=[1.0, 2.0, 0.5], avg_by_class_weight=False),
     dict(type="FocalLoss"),
     dict(type="LovaszLoss", reduction="none"),
     dict(type="LovaszLoss", per_image=True),

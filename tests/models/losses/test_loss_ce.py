@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from segwright.engine.safe_unpickle import trusted_pickles
 from segwright.models.losses import CrossEntropyLoss, get_class_weight
 from segwright.registry import MODELS
 from segwright.utils.errors import ConfigError
@@ -121,7 +122,8 @@ def test_class_weight_from_file(tmp_path, suffix: str) -> None:
         path.write_text("- 1.0\n- 3.0\n")
     else:
         path.write_bytes(pickle.dumps(values))
-    loss_fn = CrossEntropyLoss(class_weight=str(path), avg_non_ignore=True)
+    with trusted_pickles(suffix == ".pkl"):  # a pickle needs --trust-checkpoint
+        loss_fn = CrossEntropyLoss(class_weight=str(path), avg_non_ignore=True)
     assert loss_fn.class_weight == [1.0, 3.0]
     logits, label = three_pixels()
     assert loss_fn(logits, label).item() == pytest.approx((LN2 + 3 * LN4) / 4, rel=1e-6)

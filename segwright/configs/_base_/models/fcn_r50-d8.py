@@ -1,7 +1,8 @@
 # FCN on a dilated ResNet-50 (V1c stem), output stride 8,
 # laid out as MMSegmentation 1.x ships it.
 # SyncBN is kept as in MMSeg; a single-process segwright run converts it to BN and says so.
-# Pretrained weights: segwright downloads nothing, so `pretrained` is None here. To start from
+# Pretrained weights: none here (`pretrained` is None). segwright downloads an http(s) URL given
+# as `pretrained`, `init_cfg` checkpoint or `load_from`, not open-mmlab:// names. To start from
 # ImageNet weights, fetch resnet50_v1c (open-mmlab://resnet50_v1c in MMCV's model zoo) and set
 #   model = dict(backbone=dict(init_cfg=dict(type="Pretrained", checkpoint="path/to/resnet50_v1c.pth")))
 norm_cfg = dict(type="SyncBN", requires_grad=True)

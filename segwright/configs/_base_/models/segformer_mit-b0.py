@@ -1,6 +1,6 @@
 # SegFormer: the MiT-B0 hierarchical transformer (4 stages, widths 32/64/160/256) with the
 # all-MLP SegFormer head, as in MMSegmentation 1.x. SyncBN (in the head) becomes BN on one process.
-# Pretrained weights: segwright downloads nothing. MMSeg's method configs start from the ImageNet
+# Pretrained weights: none here (an http(s) URL in init_cfg/load_from would be downloaded). MMSeg's method configs start from the ImageNet
 # MiT-B0 weights (mit_b0_20220624-7e0fe6dd.pth in MMSeg's model zoo); to use them set
 #   model = dict(backbone=dict(init_cfg=dict(type="Pretrained", checkpoint="path/to/mit_b0.pth")))
 norm_cfg = dict(type="SyncBN", requires_grad=True)
