@@ -20,8 +20,7 @@ from segwright.config import Config
 from segwright.config.shipped import find_shipped_config
 from segwright.datasets.demo_instance import write_instance_demo_dataset
 from segwright.evaluation.metrics.coco_metric import require_pycocotools
-from segwright.structures import InstanceData
-from segwright.visualization.instances import draw_instances
+from segwright.visualization.instances import draw_instances, zoom_instances
 from segwright.visualization.plots import plot_curves
 from segwright.visualization.text import Font, put_text
 
@@ -107,7 +106,9 @@ def _predictions(runner: Any, out_file: Path, num_examples: int, zoom: int = 3) 
             big = cv2.resize(image, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_NEAREST)
             panels = [big]
             for instances in (sample.gt_instances, result.pred_instances):
-                panels.append(draw_instances(big, _zoomed(instances, zoom), classes, palette))
+                panels.append(
+                    draw_instances(big, zoom_instances(instances, zoom), classes, palette)
+                )
             rows.append(np.hstack([_gap(p) for p in panels]))
             if len(rows) == num_examples:
                 break
@@ -124,15 +125,3 @@ def _predictions(runner: Any, out_file: Path, num_examples: int, zoom: int = 3) 
 
 def _gap(panel: np.ndarray, width: int = 6) -> np.ndarray:
     return cv2.copyMakeBorder(panel, 0, width, 0, width, cv2.BORDER_CONSTANT, value=(255,) * 3)
-
-
-def _zoomed(instances: Any, zoom: int) -> InstanceData:
-    """Boxes scaled and masks enlarged ``zoom`` times, for drawing on an enlarged image."""
-    out = InstanceData(bboxes=instances.bboxes.cpu() * zoom, labels=instances.labels.cpu())
-    if "scores" in instances.keys():
-        out.scores = instances.scores.cpu()
-    if "masks" in instances.keys():
-        masks = instances.masks
-        masks = masks.to_ndarray() if hasattr(masks, "to_ndarray") else masks.cpu().numpy()
-        out.masks = np.asarray(masks, dtype=bool).repeat(zoom, axis=1).repeat(zoom, axis=2)
-    return out

@@ -1,4 +1,8 @@
-"""The Python API for predictions: ``init_model``, ``inference_model``, ``show_result``."""
+"""The Python API for predictions: ``init_model``, ``inference_model``, ``show_result``.
+
+The same calls serve segmentors (MMSegmentation configs) and detectors (MMDetection configs):
+the result's type says which, and ``show_result`` draws either.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ from segwright.engine.checkpoint_compat import (
     classes_differ_message,
 )
 from segwright.engine.data import pseudo_collate
-from segwright.registry import MODELS, TRANSFORMS
+from segwright.registry import MODELS, TRANSFORMS, default_scope
 from segwright.utils.errors import ConfigError
 
 ImageInput = str | os.PathLike | np.ndarray
@@ -65,7 +69,8 @@ def init_model(
         model_cfg["backbone"].pop("init_cfg", None)  # weights come from the checkpoint
     if "data_preprocessor" not in model_cfg and cfg.get("data_preprocessor") is not None:
         model_cfg["data_preprocessor"] = cfg.data_preprocessor.to_dict()
-    model = MODELS.build(model_cfg, key="model")
+    with default_scope(cfg.get("default_scope")):  # 'mmdet': MMDetection's meaning of names
+        model = MODELS.build(model_cfg, key="model")
     meta: dict[str, Any] = {}
     if checkpoint is not None:
         loaded, report = load_checkpoint(model, checkpoint, trusted=trust_checkpoint)
@@ -158,7 +163,8 @@ def _test_pipeline(cfg: Config, from_array: bool) -> Any:
     from segwright.datasets.transforms import Compose
 
     TRANSFORMS.import_builtins()
-    return Compose(steps)
+    with default_scope(cfg.get("default_scope")):  # 'mmdet': MMDetection's Resize
+        return Compose(steps)
 
 
 @torch.no_grad()
@@ -171,7 +177,10 @@ def inference_model(
     pipeline), and the results come back in the order of ``images``.
 
     Returns a ``SegDataSample`` (or a list) with ``pred_sem_seg`` and ``seg_logits`` at the
-    original image size.
+    original image size; for a detector (an MMDetection config) a ``DetDataSample`` with
+    ``pred_instances``: ``bboxes`` ``(N, 4)`` as ``x1, y1, x2, y2`` in original image pixels,
+    ``scores``, ``labels`` and, for Mask R-CNN, ``masks`` ``(N, H, W)`` bool at the original
+    size (best score first; the config's ``test_cfg`` sets the score threshold and count).
     """
     single = isinstance(images, (str, os.PathLike, np.ndarray))
     items = [images] if single else list(images)
@@ -255,8 +264,13 @@ def show_result(
     classes: Sequence[str] | None = None,
     title: str | None = "prediction",
     legend: bool = True,
+    score_thr: float = 0.3,
 ) -> np.ndarray:
     """Draw a prediction over its image (BGR), titled, with a colour legend underneath.
+
+    A detector's result (``pred_instances``) is drawn at the image's size instead: each
+    instance above ``score_thr`` with its mask blended in (``opacity``), its box, and
+    ``class score`` over the box (``title``, ``legend`` and ``with_labels`` do not apply).
 
     Colours and names come from ``palette``/``classes``, else from ``model.dataset_meta``
     (what ``init_model`` stores: the checkpoint's dataset metainfo, else the config's
@@ -265,7 +279,7 @@ def show_result(
 
     Args:
         image: Path or BGR array.
-        result: A ``SegDataSample`` from ``inference_model``.
+        result: A ``SegDataSample`` or ``DetDataSample`` from ``inference_model``.
         opacity: Weight of the class colours over the image.
         out_file: Also save the picture there.
         with_labels: Write class names on the predicted regions (MMSeg's ``with_labels``).
@@ -273,12 +287,14 @@ def show_result(
         title: Text above the picture; None for none.
         legend: List the classes' colours under the picture (all when few, else those
             predicted). Without title, legend and labels, the picture is the image's size.
+        score_thr: Lowest score of a drawn instance (detections only).
 
     Returns:
         The picture that is saved.
     """
     import cv2
 
+    from segwright.visualization.instances import draw_instances
     from segwright.visualization.overlay import display_image
     from segwright.visualization.panels import MIN_PANEL_HEIGHT, prediction_grid
 
@@ -291,6 +307,11 @@ def show_result(
     meta = dict(getattr(model, "dataset_meta", None) or {})
     palette = palette if palette is not None else meta.get("palette")
     classes = classes if classes is not None else meta.get("classes")
+    instances = getattr(result, "pred_instances", None)
+    if instances is not None:
+        drawn = draw_instances(image, instances, classes, palette, score_thr, opacity)
+        _save_picture(drawn, out_file)
+        return drawn
     mask = result.pred_sem_seg.data.squeeze(0).cpu().numpy()
     drawn = prediction_grid(
         [(image, None, mask)],
@@ -303,7 +324,64 @@ def show_result(
         with_labels=with_labels,
         min_height=MIN_PANEL_HEIGHT if title or legend or with_labels else 0,
     )
+    _save_picture(drawn, out_file)
+    return drawn
+
+
+def _save_picture(picture: np.ndarray, out_file: str | os.PathLike | None) -> None:
+    import cv2
+
     if out_file is not None:
         Path(out_file).parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(out_file), drawn)
-    return drawn
+        cv2.imwrite(str(out_file), picture)
+
+
+def instance_records(
+    result: Any, classes: Sequence[str] | None = None, score_thr: float = 0.3
+) -> tuple[list[dict[str, Any]], np.ndarray | None]:
+    """A detector's result as JSON-ready records and an instance-id map (``segwright infer``).
+
+    Instances below ``score_thr`` are left out; the rest are numbered 1, 2, ... best score
+    first. Each record has ``id``, ``label``, ``class`` (None without ``classes``), ``score``,
+    ``bbox`` (``x1, y1, x2, y2`` in original image pixels) and, with masks, ``area`` (mask
+    pixels). The map holds each pixel's instance id (0: none); where masks overlap, the
+    better-scored instance is kept.
+
+    Returns:
+        The records, and the map (None for a detector without masks).
+
+    Shapes:
+        map ``(H, W)`` uint16 at the original image size.
+    """
+    instances = getattr(result, "pred_instances", None)
+    if instances is None:
+        raise ConfigError(
+            "instance_records needs a detector's result (a DetDataSample with pred_instances)."
+        )
+    scores = instances.scores.detach().cpu().numpy()
+    labels = instances.labels.detach().cpu().numpy().astype(np.int64)
+    boxes = instances.bboxes.detach().cpu().numpy().reshape(-1, 4)
+    order = [i for i in np.argsort(-scores, kind="stable") if scores[i] >= score_thr]
+    masks = instances.masks if "masks" in instances else None
+    if masks is not None:
+        masks = masks.to_ndarray() if hasattr(masks, "to_ndarray") else masks.cpu().numpy()
+        masks = np.asarray(masks) > 0
+    records: list[dict[str, Any]] = []
+    for number, index in enumerate(order, start=1):
+        label = int(labels[index])
+        record: dict[str, Any] = {
+            "id": number,
+            "label": label,
+            "class": str(classes[label]) if classes and label < len(classes) else None,
+            "score": round(float(scores[index]), 4),
+            "bbox": [round(float(v), 2) for v in boxes[index]],
+        }
+        if masks is not None:
+            record["area"] = int(masks[index].sum())
+        records.append(record)
+    if masks is None:
+        return records, None
+    id_map = np.zeros(masks.shape[1:], dtype=np.uint16)
+    for number, index in reversed(list(enumerate(order, start=1))):
+        id_map[masks[index]] = number  # worst first: better scores overwrite overlaps
+    return records, id_map

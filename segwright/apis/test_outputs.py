@@ -3,7 +3,10 @@
 The test loop stays generic: this hook reads each test iteration's predictions (``outputs``)
 and batch, paints ``image | ground truth | prediction`` PNGs into ``show_dir`` and sums a
 confusion matrix (rows: truth, columns: prediction) saved as ``confusion.npy`` and
-``confusion.png`` in ``out_dir`` at the end of the test epoch.
+``confusion.png`` in ``out_dir`` at the end of the test epoch. A detector's predictions
+(``pred_instances``) are painted as ``ground truth | prediction`` with boxes, masks, class
+names and scores (no confusion matrix: ``segwright test --out`` has ``CocoMetric`` write its
+result json instead).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from segwright.evaluation.confusion import confusion_matrix
 from segwright.registry import HOOKS
 from segwright.utils.dist import get_world_size, is_main_process
 from segwright.utils.errors import ConfigError
+from segwright.visualization.instances import instance_panels
 from segwright.visualization.overlay import display_image
 from segwright.visualization.panels import side_by_side
 from segwright.visualization.plots import plot_confusion_matrix
@@ -36,18 +40,25 @@ class SegTestOutputHook(Hook):
         out_dir: Folder for ``confusion.npy`` (int64 pixel counts) and ``confusion.png``;
             None: no confusion matrix.
         ignore_index: Ground-truth value left out of the confusion matrix.
+        score_thr: Lowest score of a painted instance (detectors).
     """
 
     priority = "LOW"
 
     def __init__(
-        self, show_dir: str | None = None, out_dir: str | None = None, ignore_index: int = 255
+        self,
+        show_dir: str | None = None,
+        out_dir: str | None = None,
+        ignore_index: int = 255,
+        score_thr: float = 0.3,
     ) -> None:
         if show_dir is None and out_dir is None:
             raise ConfigError("SegTestOutputHook needs show_dir and/or out_dir.")
         self.show_dir = Path(show_dir) if show_dir is not None else None
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.ignore_index = ignore_index
+        self.score_thr = float(score_thr)
+        self._semantic = False  # a semantic prediction was seen: the matrix means something
         self.classes: list[str] = []
         self.palette: Any = None
         self.matrix: torch.Tensor | None = None
@@ -71,6 +82,11 @@ class SegTestOutputHook(Hook):
     ) -> None:
         inputs = (data_batch or {}).get("inputs") if isinstance(data_batch, dict) else None
         for index, result in enumerate(outputs or []):
+            if getattr(result, "pred_instances", None) is not None:
+                if self.show_dir is not None:
+                    self._paint_instances(result, inputs, batch_idx, index)
+                continue
+            self._semantic = True
             pred = result.pred_sem_seg.data.squeeze(0).cpu()
             truth = (
                 result.gt_sem_seg.data.squeeze(0).cpu() if result.gt_sem_seg is not None else None
@@ -84,8 +100,24 @@ class SegTestOutputHook(Hook):
                 stem = _stem(result.metainfo, batch_idx, index)
                 cv2.imwrite(str(self.show_dir / f"{stem}.png"), panel)
 
+    def _paint_instances(self, result: Any, inputs: Any, batch_idx: int, index: int) -> None:
+        """``ground truth | prediction`` of a detector's result, over the original image."""
+        meta = result.metainfo
+        size = tuple(meta.get("ori_shape", ())[:2])
+        raw = inputs[index] if inputs is not None and index < len(inputs) else None
+        image = _original_image(meta, raw, size) if size else None
+        if image is None:
+            return
+        panels: list[tuple[str, Any]] = []
+        if getattr(result, "gt_instances", None) is not None:
+            panels.append(("ground truth", result.gt_instances))
+        panels.append((f"prediction (score >= {self.score_thr:g})", result.pred_instances))
+        picture = instance_panels(image, panels, self.classes, self.palette, self.score_thr)
+        stem = _stem(meta, batch_idx, index)
+        cv2.imwrite(str(self.show_dir / f"{stem}.png"), picture)
+
     def after_test_epoch(self, runner: Any, metrics: dict[str, Any] | None = None) -> None:
-        if self.out_dir is None or self.matrix is None:
+        if self.out_dir is None or self.matrix is None or not self._semantic:
             return
         matrix = self.matrix
         if get_world_size() > 1:

@@ -1,8 +1,10 @@
-"""Look at what the model will see: samples of a dataset after its pipeline, with their masks.
+"""Look at what the model will see: samples of a dataset after its pipeline, with their labels.
 
 Builds <split>_dataloader.dataset of the config with its pipeline (augmentations included) and
 writes N PNGs to the output folder, each ``image | image + mask`` with the dataset's palette
-(ignored pixels white). Random augmentations are seeded by --seed, so a call is repeatable.
+(ignored pixels white). For a detection config (COCO data, PackDetInputs) each PNG is titled
+``image | ground truth``: the ground-truth boxes, masks and class names drawn over the image
+as the pipeline left it. Random augmentations are seeded by --seed, so a call is repeatable.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_split_dataset(cfg: Any, split: str) -> Any:
     """The dataset of ``<split>_dataloader``, built from DATASETS and fully initialised."""
-    from segwright.registry import DATASETS, build_if_dict
+    from segwright.registry import DATASETS, build_if_dict, default_scope
     from segwright.utils.errors import ConfigError
 
     key = f"{split}_dataloader"
@@ -52,7 +54,8 @@ def build_split_dataset(cfg: Any, split: str) -> Any:
     dataset_cfg = loader_cfg["dataset"]
     if hasattr(dataset_cfg, "to_dict"):
         dataset_cfg = dataset_cfg.to_dict()
-    dataset = build_if_dict(dataset_cfg, DATASETS, key=f"{key}.dataset")
+    with default_scope(cfg.get("default_scope")):  # 'mmdet': MMDetection's transforms
+        dataset = build_if_dict(dataset_cfg, DATASETS, key=f"{key}.dataset")
     if hasattr(dataset, "full_init"):
         dataset.full_init()
     return dataset
@@ -73,13 +76,31 @@ def image_to_bgr(inputs: Any) -> Any:
     return np.ascontiguousarray(array[..., :3])
 
 
-def draw_sample(sample: dict, palette: Any, num_classes: int | None, opacity: float) -> Any:
-    """``image | image + ground truth`` of one packed sample (the image alone without labels)."""
+def draw_sample(
+    sample: dict,
+    palette: Any,
+    num_classes: int | None,
+    opacity: float,
+    classes: Any = None,
+) -> Any:
+    """``image | image + ground truth`` of one packed sample (the image alone without labels).
+
+    A detection sample (``gt_instances``) gives titled ``image | ground truth`` panels with the
+    boxes, masks and ``classes`` names drawn. Masks at another size than the image (MMDetection's
+    test pipelines load annotations after ``Resize``) are drawn over the original image, read
+    from ``img_path``.
+    """
     import numpy as np
 
+    from segwright.visualization.instances import instance_panels
     from segwright.visualization.overlay import overlay_mask
 
     image = image_to_bgr(sample["inputs"])
+    instances = getattr(sample.get("data_samples"), "gt_instances", None)
+    if instances is not None:
+        image = _image_for(instances, image, sample["data_samples"].metainfo)
+        panels = [("image", None), ("ground truth", instances)]
+        return instance_panels(image, panels, classes, palette, opacity=opacity)
     gt = getattr(sample.get("data_samples"), "gt_sem_seg", None)
     if gt is None:
         return image
@@ -125,13 +146,34 @@ def run(args: argparse.Namespace) -> int:
     without_labels = 0
     for index in indices:
         sample = dataset[int(index)]
-        picture = draw_sample(sample, meta.get("palette"), num_classes, args.opacity)
-        if getattr(sample.get("data_samples"), "gt_sem_seg", None) is None:
+        picture = draw_sample(sample, meta.get("palette"), num_classes, args.opacity, classes)
+        if not _has_labels(sample.get("data_samples")):
             without_labels += 1
         metainfo = getattr(sample.get("data_samples"), "metainfo", None) or {}
         stem = Path(str(metainfo.get("img_path", "sample"))).stem
         cv2.imwrite(str(out / f"{int(index):05d}_{stem}.png"), picture)
     print(f"Wrote {count} of {total} {args.split} samples to {out}.")
     if without_labels:
-        print(f"{without_labels} sample(s) had no gt_sem_seg; only their image is drawn.")
+        print(f"{without_labels} sample(s) had no ground truth (gt_sem_seg or gt_instances).")
     return 0
+
+
+def _image_for(instances: Any, image: Any, metainfo: dict) -> Any:
+    """``image``, or the original image when the instances' masks have the original's size."""
+    import cv2
+
+    if "masks" not in instances:
+        return image
+    masks = instances.masks
+    size = (masks.height, masks.width) if hasattr(masks, "height") else tuple(masks.shape[-2:])
+    if size == image.shape[:2] or size != tuple(metainfo.get("ori_shape", ())[:2]):
+        return image
+    original = cv2.imread(str(metainfo.get("img_path")), cv2.IMREAD_COLOR)
+    return original if original is not None else image
+
+
+def _has_labels(data_sample: Any) -> bool:
+    if getattr(data_sample, "gt_sem_seg", None) is not None:
+        return True
+    instances = getattr(data_sample, "gt_instances", None)
+    return instances is not None and len(instances) > 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import copy
 from collections.abc import Mapping, MutableMapping
+from pathlib import Path
 from typing import Any
 
 from segwright.utils.errors import ConfigError
@@ -17,11 +18,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present)")
     parser.add_argument(
         "--show-dir",
-        help="write image | ground truth | prediction PNGs for every test image here",
+        help="write image | ground truth | prediction PNGs for every test image here "
+        "(detection configs: ground truth | prediction, with boxes, masks, classes, scores)",
     )
     parser.add_argument(
         "--out",
-        help="write raw prediction PNGs (class ids), confusion.npy and confusion.png here",
+        help="write raw prediction PNGs (class ids), confusion.npy and confusion.png here "
+        "(detection configs: CocoMetric's results.bbox.json and results.segm.json)",
     )
     parser.add_argument(
         "--tta",
@@ -113,17 +116,27 @@ def use_tta(cfg: Any) -> None:
 
 
 def set_output_dir(cfg: Any, out: str) -> None:
-    """Point every IoUMetric of ``test_evaluator`` at ``out`` (raw label PNGs)."""
+    """Point every IoUMetric of ``test_evaluator`` at ``out`` (raw label PNGs).
+
+    Every CocoMetric writes its COCO result json files there too (``out/results.bbox.json``,
+    ``out/results.segm.json``: boxes as x, y, w, h, masks as RLE).
+    """
     evaluator = cfg.get("test_evaluator")
     metrics = evaluator.get("metrics", evaluator) if isinstance(evaluator, Mapping) else evaluator
     metrics = metrics if isinstance(metrics, (list, tuple)) else [metrics]
     found = False
     for metric in metrics:
-        if isinstance(metric, MutableMapping) and str(metric.get("type", "")).endswith("IoUMetric"):
+        kind = str(metric.get("type", "")) if isinstance(metric, MutableMapping) else ""
+        if kind.endswith("IoUMetric"):
             metric["output_dir"] = out
+            found = True
+        elif kind.endswith("CocoMetric"):
+            Path(out).mkdir(parents=True, exist_ok=True)
+            metric["outfile_prefix"] = str(Path(out) / "results")
             found = True
     if not found:
         raise ConfigError(
-            "--out writes predictions through IoUMetric(output_dir=...), but test_evaluator has "
-            "no IoUMetric config dict. Add test_evaluator = dict(type='IoUMetric', ...)."
+            "--out writes predictions through IoUMetric(output_dir=...) or CocoMetric("
+            "outfile_prefix=...), but test_evaluator has neither as a config dict. Add "
+            "test_evaluator = dict(type='IoUMetric', ...) (or type='CocoMetric' for detectors)."
         )

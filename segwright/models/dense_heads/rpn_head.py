@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from segwright.models.dense_heads.anchor_head import AnchorHead
-from segwright.models.dense_heads.utils import cfg_value, meta_shape
+from segwright.models.dense_heads.utils import cfg_value, meta_scale_factor, meta_shape
 from segwright.models.layers import ConvModule
 from segwright.ops import batched_nms
 from segwright.registry import MODELS
@@ -259,12 +259,7 @@ class RPNHead(AnchorHead):
         if not with_nms:
             raise ValueError("RPNHead: proposals are always NMS-ed; with_nms must be True.")
         if rescale:
-            scale_factor = (img_meta or {}).get("scale_factor")
-            if scale_factor is None:
-                raise ValueError(
-                    "RPNHead: rescale=True needs 'scale_factor' (w_scale, h_scale) in the image "
-                    "metainfo (the Resize transform sets it)."
-                )
+            scale_factor = meta_scale_factor(img_meta or {}, "RPNHead")  # 1.0 without Resize
             bboxes = scale_boxes(bboxes, [1 / s for s in scale_factor])
 
         min_bbox_size = cfg.get("min_bbox_size", -1)

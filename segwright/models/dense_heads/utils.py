@@ -50,6 +50,31 @@ def meta_shape(img_meta: Mapping[str, Any], key: str, owner: str) -> tuple[int, 
     return int(shape[0]), int(shape[1])
 
 
+def meta_scale_factor(img_meta: Mapping[str, Any], owner: str) -> tuple[float, float]:
+    """``img_meta['scale_factor']`` as ``(w_scale, h_scale)``; ``(1.0, 1.0)`` when absent.
+
+    A test pipeline without ``Resize`` sets no scale factor: the network sees the image at its
+    original size (MMDetection 2.x's formatting filled in 1.0 the same way). A single number
+    scales both sides; MMDetection 2.x's ``[w, h, w, h]`` arrays give their first two values.
+
+    Raises:
+        ValueError: The value is not a number or a sequence of them.
+    """
+    value = img_meta.get("scale_factor")
+    if value is None:
+        return 1.0, 1.0
+    try:
+        flat = torch.as_tensor(value, dtype=torch.float64).flatten().tolist()
+    except (TypeError, ValueError, RuntimeError):
+        flat = []
+    if not flat:
+        raise ValueError(
+            f"{owner}: metainfo 'scale_factor' must be (w_scale, h_scale) or one number, got "
+            f"{value!r}."
+        )
+    return flat[0], flat[1] if len(flat) > 1 else flat[0]
+
+
 def anchor_inside_flags(
     flat_anchors: torch.Tensor,
     valid_flags: torch.Tensor,

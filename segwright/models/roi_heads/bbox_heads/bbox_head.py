@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segwright.models.dense_heads.utils import cfg_value, meta_shape
+from segwright.models.dense_heads.utils import cfg_value, meta_scale_factor, meta_shape
 from segwright.models.roi_heads.bbox_nms import multiclass_nms
 from segwright.models.utils import BaseModule
 from segwright.registry import MODELS, TASK_UTILS, build_if_dict, default_scope, split_scope
@@ -444,11 +444,7 @@ class BBoxHead(BaseModule):
             bboxes[:, [0, 2]] = bboxes[:, [0, 2]].clamp(min=0, max=img_shape[1])
             bboxes[:, [1, 3]] = bboxes[:, [1, 3]].clamp(min=0, max=img_shape[0])
         if rescale and bboxes.size(0) > 0:
-            scale_factor = img_meta.get("scale_factor")
-            if scale_factor is None:
-                raise ValueError(
-                    f"{owner}: rescale=True needs 'scale_factor' in the image metainfo."
-                )
+            scale_factor = meta_scale_factor(img_meta, owner)  # 1.0 without Resize
             bboxes = scale_boxes(bboxes, [1 / s for s in scale_factor])
         bboxes = get_box_tensor(bboxes)
         box_dim = bboxes.size(-1)

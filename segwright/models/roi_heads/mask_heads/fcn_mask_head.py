@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segwright.models.dense_heads.utils import cfg_value, meta_shape
+from segwright.models.dense_heads.utils import cfg_value, meta_scale_factor, meta_shape
 from segwright.models.layers import ConvModule, build_conv_layer
 from segwright.models.utils import BaseModule
 from segwright.registry import MODELS, build_if_dict, default_scope
@@ -320,7 +320,7 @@ class FCNMaskHead(BaseModule):
             mask_preds: Mask logits (probabilities with ``activate_map``).
             bboxes: Detected boxes in the network input's coordinates (not changed).
             labels: Detected classes.
-            img_meta: Has ``ori_shape`` and ``scale_factor``.
+            img_meta: Has ``ori_shape`` (and ``scale_factor``; 1.0 when absent).
             rcnn_test_cfg: Has ``mask_thr_binary``.
             rescale: Paste into the original image (boxes divided by ``scale_factor``).
             activate_map: ``mask_preds`` are probabilities already.
@@ -345,11 +345,11 @@ class FCNMaskHead(BaseModule):
 
 
 def _scale_factor_row(bboxes: torch.Tensor, img_meta: Mapping[str, Any]) -> torch.Tensor:
-    """``scale_factor`` ``(w, h)`` as a ``(1, 4)`` row ``[w, h, w, h]`` to divide boxes by."""
-    scale_factor = img_meta.get("scale_factor")
-    if scale_factor is None:
-        raise ValueError("FCNMaskHead: the image metainfo has no 'scale_factor' (w, h).")
-    return bboxes.new_tensor(scale_factor).repeat((1, 2))
+    """``scale_factor`` ``(w, h)`` as a ``(1, 4)`` row ``[w, h, w, h]`` to divide boxes by.
+
+    Without a ``scale_factor`` (no ``Resize`` in the test pipeline) the row is all ones.
+    """
+    return bboxes.new_tensor(meta_scale_factor(img_meta, "FCNMaskHead")).repeat((1, 2))
 
 
 def paste_masks(
