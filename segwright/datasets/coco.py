@@ -1,12 +1,14 @@
 """``CocoDataset``: COCO-format instance annotations with MMDetection 3.3's semantics.
 
-The json is read with the standard library (no pycocotools needed to train). What MMDetection
-does, and so what we do:
+The json is read with the standard library (no pycocotools needed to train) and checked by
+:mod:`segwright.datasets.coco_json`. What MMDetection does, and so what we do:
 
 * images in the json's order; an image's annotations in the json's order;
 * an annotation is skipped when ``ignore`` is set, when its box does not overlap the image,
-  when ``area <= 0`` or the box is narrower or lower than 1 pixel, or when its category is
-  not one of the selected classes; ``iscrowd`` becomes ``ignore_flag=1``;
+  when ``area <= 0`` or the box is narrower or lower than 1 pixel, when its category is not
+  one of the selected classes (or not in ``categories`` at all), or when its ``image_id`` is
+  not an image of the file; ``iscrowd`` becomes ``ignore_flag=1``; a box partly outside the
+  image is kept as it is (masks are cut to the image when rasterised);
 * ``filter_cfg=dict(filter_empty_gt=True)`` keeps the images with at least one annotation of
   a selected category *in the json* (a crowd or skipped one counts too), and ``min_size``
   drops images whose shorter side is smaller.
@@ -15,19 +17,29 @@ Where we differ, on purpose: ``metainfo=dict(classes=...)`` numbers the labels i
 the given names (MMDetection follows the json's category order, which mislabels classes given
 in another order; the two agree for every shipped config), so labels always match
 ``metainfo['classes']`` and ``CocoMetric``; a missing ``area`` means the box area (MMDetection
-fails). Bad files raise :class:`DatasetError` naming the file (and the annotation id);
-skipped annotations that look like annotation errors are counted in one log line.
+fails). What MMDetection would crash on (a missing file or key, a malformed box, area or
+segmentation, an RLE of another size than its image) raises :class:`DatasetError` naming the
+file and the annotation id. The skips that look like annotation errors (unknown image or
+category ids, empty, tiny or outside boxes, polygons of fewer than 3 points) are logged once
+per kind with their count and first ids; ``filter_cfg`` logs how many images it dropped, and a
+filter that drops every image is an error.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from segwright.datasets.coco_json import (
+    CocoIndex,
+    check_segmentation,
+    has_short_polygon,
+    is_number,
+    read_coco_json,
+)
 from segwright.datasets.det_base import BaseDetDataset
 from segwright.registry import DATASETS
 from segwright.utils.errors import DatasetError
@@ -66,106 +78,15 @@ COCO_PALETTE = [
     (191, 162, 208),
 ]  # fmt: skip
 
-#: Why an annotation was skipped, for the one log line (MMDet's silent skips of ``ignore``
-#: and unselected categories are not reported: they are normal).
-_REASONS = {
-    "outside": "boxes outside the image",
-    "negative": "boxes of negative width or height",
-    "tiny": "boxes under 1 pixel wide or high, or of area <= 0",
+#: The annotations MMDetection skips that look like annotation errors, one log line per kind
+#: (its skips of ``ignore`` and of unselected categories are normal and not reported).
+_SKIPS = {
+    "orphan": "whose image_id is not in 'images'",
+    "unknown_category": "whose category_id is not in 'categories'",
+    "empty": "with boxes of zero or negative width or height",
+    "outside": "with boxes entirely outside the image",
+    "tiny": "with boxes under 1 pixel wide or high, or of area <= 0",
 }
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def read_coco_json(path: str, owner: str) -> dict[str, Any]:
-    """The parsed json at ``path``; a missing or malformed file is a :class:`DatasetError`."""
-    if not path or not os.path.isfile(path):
-        raise DatasetError(
-            f"{owner}: ann_file {path!r} does not exist. It is a COCO-format json, relative to "
-            "data_root (e.g. ann_file='annotations/instances_train2017.json')."
-        )
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except json.JSONDecodeError as exc:
-        raise DatasetError(
-            f"{owner}: {path} is not valid JSON: {exc.msg} at line {exc.lineno}, column "
-            f"{exc.colno} (character {exc.pos})."
-        ) from None
-    except (UnicodeDecodeError, OSError) as exc:
-        raise DatasetError(f"{owner}: cannot read {path}: {exc}.") from None
-    if not isinstance(data, dict):
-        raise DatasetError(
-            f"{owner}: {path} holds a JSON {type(data).__name__}; a COCO file is an object with "
-            "'images', 'annotations' and 'categories'."
-        )
-    for key in ("images", "annotations", "categories"):
-        if not isinstance(data.get(key, []), list):
-            raise DatasetError(f"{owner}: {path}: '{key}' must be a list.")
-    return data
-
-
-class CocoIndex:
-    """Images, their annotations and the categories of a COCO json (pycocotools' order).
-
-    Args:
-        data: The parsed json.
-        path: Its file, for messages.
-        owner: The dataset's name, for messages.
-
-    Raises:
-        DatasetError: an image without ``id``/``file_name``/``height``/``width``, a repeated
-            image id, an annotation without ``id``/``image_id``/``category_id`` or with a
-            category id that the json does not list.
-    """
-
-    def __init__(self, data: Mapping[str, Any], path: str, owner: str) -> None:
-        self.path = path
-        self.owner = owner
-        self.categories: list[dict[str, Any]] = []
-        for i, cat in enumerate(data.get("categories", [])):
-            if not isinstance(cat, dict) or "id" not in cat or "name" not in cat:
-                self._fail(f"categories[{i}] needs an 'id' and a 'name', got {cat!r}")
-            self.categories.append(cat)
-        category_ids = {cat["id"] for cat in self.categories}
-        self.images: dict[Any, dict[str, Any]] = {}
-        for i, img in enumerate(data.get("images", [])):
-            missing = [k for k in ("id", "file_name", "height", "width") if k not in img]
-            if missing:
-                self._fail(f"images[{i}] has no {', '.join(missing)}")
-            if img["id"] in self.images:
-                self._fail(f"image id {img['id']!r} appears twice (images[{i}])")
-            self.images[img["id"]] = img
-        self.img_to_anns: dict[Any, list[dict[str, Any]]] = defaultdict(list)
-        self.cat_to_imgs: dict[Any, list[Any]] = defaultdict(list)
-        self.orphans = 0
-        for i, ann in enumerate(data.get("annotations", [])):
-            missing = [k for k in ("id", "image_id", "category_id") if k not in ann]
-            if missing:
-                where = f"annotation id {ann['id']!r}" if "id" in ann else f"annotations[{i}]"
-                self._fail(f"{where} has no {', '.join(missing)}")
-            if ann["category_id"] not in category_ids:
-                self._fail(
-                    f"annotation id {ann['id']!r} (image {ann['image_id']!r}) has category_id "
-                    f"{ann['category_id']!r}, which is not in 'categories' (ids "
-                    f"{sorted(category_ids, key=str)[:20]})"
-                )
-            self.img_to_anns[ann["image_id"]].append(ann)
-            self.cat_to_imgs[ann["category_id"]].append(ann["image_id"])
-            if ann["image_id"] not in self.images:
-                self.orphans += 1
-
-    def _fail(self, what: str) -> None:
-        raise DatasetError(f"{self.owner}: {self.path}: {what}.")
-
-    def cat_ids_by_name(self, names: Sequence[str]) -> dict[int, int]:
-        """``category id -> label`` for ``names`` in the given order (all ids of a name)."""
-        label_of = {name: i for i, name in enumerate(names)}
-        return {
-            cat["id"]: label_of[cat["name"]] for cat in self.categories if cat["name"] in label_of
-        }
 
 
 @DATASETS.register_module()
@@ -189,14 +110,16 @@ class CocoDataset(BaseDetDataset):
     def load_data_list(self) -> list[dict[str, Any]]:
         """Read the json; one dict per image (see :meth:`parse_data_info`)."""
         name = type(self).__name__
-        index = CocoIndex(read_coco_json(self.ann_file, name), self.ann_file, name)
+        data = read_coco_json(self.ann_file, name, need_annotations=not self.test_mode)
+        index = CocoIndex(data, self.ann_file, name)
         classes = tuple(self._metainfo.get("classes") or ())
         self.cat2label = index.cat_ids_by_name(classes)
         self.cat_ids = sorted(self.cat2label, key=lambda c: self.cat2label[c])
         self.cat_img_map = {c: list(index.cat_to_imgs.get(c, [])) for c in self.cat_ids}
         self._check_classes(index, classes)
-        self._skipped: dict[str, list[tuple[Any, Any]]] = defaultdict(list)
-        self._bad_polygons: list[Any] = []
+        self._skipped: dict[str, list[Any]] = defaultdict(list)
+        self._skipped["orphan"] = index.orphans
+        self._skipped["unknown_category"] = index.unknown_category
         data_list = []
         ann_ids: list[Any] = []
         for img_id, img in index.images.items():
@@ -211,9 +134,9 @@ class CocoDataset(BaseDetDataset):
             repeated = sorted({a for a in ann_ids if a in seen or seen.add(a)}, key=str)
             raise DatasetError(
                 f"{name}: annotation ids in {self.ann_file} are not unique: {repeated[:10]} "
-                "appear more than once."
+                "appear more than once. Give every annotation its own id."
             )
-        self._log_skips(index)
+        self._log_skips()
         return data_list
 
     def _check_classes(self, index: CocoIndex, classes: Sequence[str]) -> None:
@@ -279,30 +202,26 @@ class CocoDataset(BaseDetDataset):
         if ann.get("ignore", False):
             return None
         bbox = ann.get("bbox")
-        if (
-            not isinstance(bbox, (list, tuple))
-            or len(bbox) != 4
-            or not all(_is_number(v) for v in bbox)
-        ):
-            raise DatasetError(
-                f"{type(self).__name__}: {self.ann_file}: annotation id {ann.get('id')!r} (image "
-                f"{img['img_id']!r}) has bbox {bbox!r}; expected [x, y, width, height] numbers."
-            )
+        if not isinstance(bbox, (list, tuple)) or len(bbox) != 4 or not all(map(is_number, bbox)):
+            self._fail(ann, img, f"bbox is {bbox!r}; expected [x, y, width, height] numbers")
         x1, y1, w, h = bbox
         inter_w = max(0, min(x1 + w, img["width"]) - max(x1, 0))
         inter_h = max(0, min(y1 + h, img["height"]) - max(y1, 0))
-        skipped = getattr(self, "_skipped", None)
-        key = (ann.get("id"), img["img_id"])
-        if inter_w * inter_h == 0:
-            if skipped is not None and ann["category_id"] in self.cat2label:
-                skipped["negative" if min(w, h) < 0 else "outside"].append(key)
-            return None
         area = ann.get("area", w * h)
-        if not _is_number(area) or area <= 0 or w < 1 or h < 1:
-            if skipped is not None and ann["category_id"] in self.cat2label:
-                skipped["negative" if min(w, h) < 0 else "tiny"].append(key)
-            return None
-        if ann["category_id"] not in self.cat2label:
+        if not is_number(area):
+            self._fail(ann, img, f"area is {area!r}; expected a number (the mask's pixel count)")
+        selected = ann["category_id"] in self.cat2label
+        # MMDetection's order of checks; the kind only chooses the log line.
+        kind = None
+        if w <= 0 or h <= 0:
+            kind = "empty"
+        elif inter_w * inter_h == 0:
+            kind = "outside"
+        elif area <= 0 or w < 1 or h < 1:
+            kind = "tiny"
+        if kind is not None or not selected:
+            if kind is not None and selected and hasattr(self, "_skipped"):
+                self._skipped[kind].append(ann["id"])
             return None
         instance: dict[str, Any] = dict(
             ignore_flag=1 if ann.get("iscrowd", False) else 0,
@@ -311,66 +230,86 @@ class CocoDataset(BaseDetDataset):
         )
         segmentation = ann.get("segmentation")
         if segmentation:
+            problem = check_segmentation(segmentation, img)
+            if problem:
+                self._fail(ann, img, problem)
             instance["mask"] = segmentation
-            if isinstance(segmentation, list) and hasattr(self, "_bad_polygons"):
-                if any(not isinstance(p, list) or len(p) < 6 or len(p) % 2 for p in segmentation):
-                    self._bad_polygons.append(key[0])
+            if has_short_polygon(segmentation) and hasattr(self, "_skipped"):
+                self._skipped["short_polygon"].append(ann["id"])
         return instance
 
-    def _log_skips(self, index: CocoIndex) -> None:
+    def _fail(self, ann: Mapping[str, Any], img: Mapping[str, Any], what: str) -> None:
+        raise DatasetError(
+            f"{type(self).__name__}: {self.ann_file}: annotation id {ann.get('id')!r} (image "
+            f"{img['img_id']!r}, {img['file_name']}): {what}."
+        )
+
+    def _log_skips(self) -> None:
         name = type(self).__name__
-        parts = []
-        total: list[tuple[Any, Any]] = []
-        for reason, text in _REASONS.items():
-            keys = self._skipped.get(reason, [])
-            if keys:
-                ids = ", ".join(str(k[0]) for k in keys[:10]) + (", ..." if len(keys) > 10 else "")
-                parts.append(f"{len(keys)} {text} (ids {ids})")
-                total.extend(keys)
-        if total:
+        for kind, text in _SKIPS.items():
+            ids = self._skipped.get(kind)
+            if ids:
+                logger.warning(
+                    "%s: %s: skipped %d annotation%s %s (ids %s), as MMDetection does.",
+                    name,
+                    self.ann_file,
+                    len(ids),
+                    "" if len(ids) == 1 else "s",
+                    text,
+                    _first_ids(ids),
+                )
+        ids = self._skipped.get("short_polygon")
+        if ids:
             logger.warning(
-                "%s: skipped %d annotations of %d images in %s: %s.",
-                name,
-                len(total),
-                len({k[1] for k in total}),
-                self.ann_file,
-                "; ".join(parts),
-            )
-        if self._bad_polygons:
-            ids = ", ".join(str(i) for i in self._bad_polygons[:10])
-            logger.warning(
-                "%s: %d annotations in %s have polygons of fewer than 3 points or an odd number "
-                "of coordinates (ids %s%s); LoadAnnotations drops those polygons and ignores an "
+                "%s: %s: %d annotation%s polygons of fewer than 3 points or an odd number of "
+                "coordinates (ids %s); LoadAnnotations drops those polygons and ignores an "
                 "instance left with none, as MMDetection does.",
                 name,
-                len(self._bad_polygons),
                 self.ann_file,
-                ids,
-                ", ..." if len(self._bad_polygons) > 10 else "",
+                len(ids),
+                " has" if len(ids) == 1 else "s have",
+                _first_ids(ids),
             )
-        if index.orphans:
-            logger.warning(
-                "%s: %d annotations in %s refer to image ids that 'images' does not list; they "
-                "are not used.",
-                name,
-                index.orphans,
-                self.ann_file,
-            )
-        del self._skipped, self._bad_polygons
+        del self._skipped
 
     def filter_data(self) -> list[dict[str, Any]]:
-        """Apply ``filter_cfg`` (``filter_empty_gt``, ``min_size``) unless in test mode."""
+        """Apply ``filter_cfg`` (``filter_empty_gt``, ``min_size``) unless in test mode.
+
+        Raises:
+            DatasetError: the filter leaves no image.
+        """
         if self.test_mode or self.filter_cfg is None:
             return self.data_list
         filter_empty_gt = self.filter_cfg.get("filter_empty_gt", False)
         min_size = self.filter_cfg.get("min_size", 0)
         with_ann = self._ids_in_selected_categories()
-        return [
-            info
-            for info in self.data_list
-            if not (filter_empty_gt and self._is_empty(info, with_ann))
-            and min(info["width"], info["height"]) >= min_size
+        empty = [
+            info for info in self.data_list if filter_empty_gt and self._is_empty(info, with_ann)
         ]
+        small = [info for info in self.data_list if min(info["width"], info["height"]) < min_size]
+        dropped = {id(info) for info in empty + small}
+        kept = [info for info in self.data_list if id(info) not in dropped]
+        if dropped:
+            logger.info(
+                "%s: filter_cfg kept %d of the %d images of %s (filter_empty_gt dropped %d "
+                "without an annotation of the classes, min_size=%s dropped %d).",
+                type(self).__name__,
+                len(kept),
+                len(self.data_list),
+                self.ann_file,
+                len(empty),
+                min_size,
+                len(small),
+            )
+        if self.data_list and not kept:
+            raise DatasetError(
+                f"{type(self).__name__}: filter_cfg={self.filter_cfg} leaves none of the "
+                f"{len(self.data_list)} images of {self.ann_file} ({len(empty)} have no "
+                f"annotation of the classes {list(self._metainfo.get('classes') or [])[:10]}, "
+                f"{len(small)} are smaller than min_size). Check metainfo classes against the "
+                "json's categories, or relax filter_cfg."
+            )
+        return kept
 
     def _ids_in_selected_categories(self) -> set[Any]:
         ids: set[Any] = set()
@@ -381,3 +320,7 @@ class CocoDataset(BaseDetDataset):
     def _is_empty(self, info: Mapping[str, Any], with_ann: set[Any]) -> bool:
         """Whether ``filter_empty_gt`` drops this image (COCO: no annotation of the classes)."""
         return info["img_id"] not in with_ann
+
+
+def _first_ids(ids: Sequence[Any], limit: int = 10) -> str:
+    return ", ".join(str(i) for i in ids[:limit]) + (", ..." if len(ids) > limit else "")

@@ -145,6 +145,21 @@ class BaseDetDataset(BaseDataset):
             for k, v in self.data_prefix.items()
         }
 
+    def prepare_data(self, idx: int) -> Any:
+        """Run the pipeline on sample ``idx``; a data error also names the image's json entry.
+
+        Raises:
+            DatasetError: from the pipeline (e.g. a missing or unreadable image file), with the
+                sample's image id and annotation file added.
+        """
+        try:
+            return super().prepare_data(idx)
+        except DatasetError as exc:
+            info = self.get_data_info(idx)
+            raise DatasetError(
+                f"{exc} (sample {idx}: image id {info.get('img_id')!r} of {self.ann_file})"
+            ) from None
+
     def get_cat_ids(self, idx: int) -> list[int]:
         """The labels (``bbox_label``) of the instances of sample ``idx``."""
         return [instance["bbox_label"] for instance in self.get_data_info(idx)["instances"]]

@@ -64,8 +64,9 @@ def decode_mask(mask: Any, height: int, width: int, where: str) -> np.ndarray:
     decoded = mask_utils.decode(rle)
     if decoded.shape != (height, width):
         raise DatasetError(
-            f"{where}: an RLE mask of size {list(mask['size'])} (h, w) on an image of "
-            f"{height}x{width}; the json's image height/width and the masks disagree."
+            f"{where}: an RLE mask of size {list(mask['size'])} (height, width) on an image "
+            f"file of {height}x{width} pixels; the file and the json's height/width for it "
+            "disagree. Fix the json entry, or re-encode the masks at the file's size."
         )
     return decoded
 
@@ -83,7 +84,8 @@ class LoadDetAnnotations(BaseTransform):
     As in MMDetection, polygons with fewer than 3 points or an odd number of coordinates are
     dropped and an instance left without any, or whose mask is unusable (no ``mask``, an RLE
     with ``poly2mask=False``, a malformed RLE), becomes ignored (``ignore_flag=1``) with an
-    empty mask. Polygons are rasterised without pycocotools
+    empty mask (``CocoDataset`` already rejects malformed masks when it reads the json, naming
+    the annotation). Polygons are rasterised without pycocotools
     (:func:`~segwright.structures.masks.polygons_to_bitmap`, which differs from pycocotools on a
     few outline pixels); RLE masks need it. Polygon points are float64 (MMDetection keeps the
     json's ints as ints, so its later resizes truncate them).

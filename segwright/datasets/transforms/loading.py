@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from typing import Any
 
@@ -136,9 +137,12 @@ class LoadImageFromFile(BaseTransform):
         if raw is None:
             if self.ignore_empty:
                 return None
+            if os.path.isfile(path):
+                why = "it cannot be decoded (truncated, corrupt or not an image). Replace it"
+            else:
+                why = "the file does not exist. Check data_root and data_prefix (img, img_path)"
             raise DatasetError(
-                f"Cannot read image {path}: the file is missing or is not an image. Check "
-                "data_root and data_prefix.img_path, or pass ignore_empty=True to "
+                f"Cannot read image {path}: {why}, or pass ignore_empty=True to "
                 "LoadImageFromFile to skip unreadable files."
             )
         img = to_pixel_range(raw, self.color_type)
