@@ -134,6 +134,9 @@ def scale_down_model(model: dict[str, Any]) -> dict[str, Any]:
     model = _no_syncbn(copy.deepcopy(model))
     model.pop("pretrained", None)
     outs = _backbone_channels(model["backbone"])
+    if (model.get("neck") or {}).get("type") == "FPN":  # heads then read the neck's outputs
+        model["neck"].update(in_channels=outs, out_channels=8)
+        outs = [8] * model["neck"]["num_outs"]
     heads = _as_list(model["decode_head"]) + _as_list(model.get("auxiliary_head"))
     for head in heads:
         index = head.get("in_index", -1)
@@ -311,8 +314,10 @@ def test_full_size_heads_match_their_backbones(path: Path):
     if "decode_head" not in model:  # quickstart/demo_mask_rcnn.py: a detector (tests/e2e runs it)
         pytest.skip("not a segmentor")
     outs = _full_size_channels(model["backbone"])
-    aux = model.get("auxiliary_head")
-    for head in [model["decode_head"], *(aux if isinstance(aux, list) else [aux] if aux else [])]:
+    if (model.get("neck") or {}).get("type") == "FPN":
+        assert model["neck"]["in_channels"] == outs
+        outs = [model["neck"]["out_channels"]] * model["neck"]["num_outs"]
+    for head in _as_list(model["decode_head"]) + _as_list(model.get("auxiliary_head")):
         index = head["in_index"]
         expected = [outs[i] for i in index] if isinstance(index, list) else outs[index]
         assert head["in_channels"] == expected

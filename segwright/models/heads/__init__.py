@@ -1,8 +1,22 @@
 """Decode heads. Importing this package registers them in MODELS."""
 
+from segwright.models.heads.ann_head import ANNHead
+from segwright.models.heads.apc_head import APCHead
 from segwright.models.heads.aspp_head import ASPPHead, ASPPModule
+from segwright.models.heads.cc_head import CCHead
+from segwright.models.heads.da_head import DAHead
 from segwright.models.heads.decode_head import BaseDecodeHead
+from segwright.models.heads.dm_head import DMHead
+from segwright.models.heads.dnl_head import DNLHead
+from segwright.models.heads.ema_head import EMAHead
+from segwright.models.heads.enc_head import EncHead
 from segwright.models.heads.fcn_head import FCNHead
+from segwright.models.heads.fpn_head import FPNHead
+from segwright.models.heads.gc_head import GCHead
+from segwright.models.heads.isa_head import ISAHead
+from segwright.models.heads.nl_head import NLHead
+from segwright.models.heads.point_head import PointHead
+from segwright.models.heads.psa_head import PSAHead
 from segwright.models.heads.psp_head import PPM, PSPHead
 from segwright.models.heads.segformer_head import SegformerHead
 from segwright.models.heads.sep_aspp_head import (
@@ -12,14 +26,28 @@ from segwright.models.heads.sep_aspp_head import (
 from segwright.models.heads.uper_head import UPerHead
 
 __all__ = [
+    "ANNHead",
+    "APCHead",
     "ASPPHead",
     "ASPPModule",
     "BaseDecodeHead",
+    "CCHead",
+    "DAHead",
+    "DMHead",
+    "DNLHead",
     "DepthwiseSeparableASPPHead",
     "DepthwiseSeparableASPPModule",
+    "EMAHead",
+    "EncHead",
     "FCNHead",
+    "FPNHead",
+    "GCHead",
+    "ISAHead",
+    "NLHead",
     "PPM",
+    "PSAHead",
     "PSPHead",
+    "PointHead",
     "SegformerHead",
     "UPerHead",
 ]
