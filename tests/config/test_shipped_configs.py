@@ -87,7 +87,8 @@ def _backbone_channels(backbone: dict[str, Any]) -> list[int]:
     kind = backbone["type"]
     if kind.startswith("ResNet"):
         backbone.update(depth=18, stem_channels=8, base_channels=8)  # BasicBlock: expansion 1
-        return [8 * 2**i for i in range(backbone.get("num_stages", 4))]
+        stages = range(backbone.get("num_stages", 4))
+        return [8 * 2**i for i in backbone.get("out_indices", stages)]
     if kind == "UNet":
         backbone["base_channels"] = 4
         stages = backbone["num_stages"]
@@ -106,23 +107,30 @@ def _zoo_rules() -> tuple[dict[str, Any], dict[str, Any]]:
 
     Each ``zoo_scale_<group>.py`` may define ``BACKBONE_RULES = {type: fn(backbone) -> out
     channels}`` (shrink in place) and ``HEAD_RULES = {type: fn(head, outs)}`` (applied after
-    the generic in_channels/channels rule), so adding a family never edits this file.
+    the generic in_channels/channels rule), so adding a family never edits this file. Necks
+    other than FPN may have ``NECK_RULES = {type: fn(neck, outs) -> out channels}`` (shrink in
+    place); for the full-size wiring check, ``FULL_SIZE_BACKBONES = {type: fn(backbone) ->
+    out channels}`` and ``FULL_SIZE_NECKS = {type: fn(neck, outs) -> out channels}`` (which
+    asserts that the neck reads ``outs``).
     """
-    backbones: dict[str, Any] = {}
-    heads: dict[str, Any] = {}
+    tables: dict[str, dict[str, Any]] = {name: {} for name in ZOO_TABLES}
     for path in sorted(Path(__file__).parent.glob("zoo_scale_*.py")):
         spec = importlib.util.spec_from_file_location(f"_segwright_{path.stem}", path)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        for table, found in ((backbones, "BACKBONE_RULES"), (heads, "HEAD_RULES")):
+        for found, table in tables.items():
             for name, rule in getattr(module, found, {}).items():
                 assert name not in table, f"{path.name}: a rule for {name} exists already"
                 table[name] = rule
-    return backbones, heads
+    return tables
 
 
-ZOO_BACKBONE_RULES, ZOO_HEAD_RULES = _zoo_rules()
+ZOO_TABLES = (
+    "BACKBONE_RULES", "HEAD_RULES", "NECK_RULES", "FULL_SIZE_BACKBONES", "FULL_SIZE_NECKS"
+)
+_ZOO = _zoo_rules()
+ZOO_BACKBONE_RULES, ZOO_HEAD_RULES = _ZOO["BACKBONE_RULES"], _ZOO["HEAD_RULES"]
 
 
 def _as_list(node: Any) -> list[dict[str, Any]]:
@@ -137,10 +145,13 @@ def scale_down_model(model: dict[str, Any]) -> dict[str, Any]:
     if (model.get("neck") or {}).get("type") == "FPN":  # heads then read the neck's outputs
         model["neck"].update(in_channels=outs, out_channels=8)
         outs = [8] * model["neck"]["num_outs"]
+    elif (model.get("neck") or {}).get("type") in _ZOO["NECK_RULES"]:
+        outs = _ZOO["NECK_RULES"][model["neck"]["type"]](model["neck"], outs)
     heads = _as_list(model["decode_head"]) + _as_list(model.get("auxiliary_head"))
     for head in heads:
         index = head.get("in_index", -1)
-        head["in_channels"] = [outs[i] for i in index] if isinstance(index, list) else outs[index]
+        several = isinstance(index, (list, tuple))
+        head["in_channels"] = [outs[i] for i in index] if several else outs[index]
         head["channels"] = 4
         if "c1_in_channels" in head:
             head["c1_in_channels"], head["c1_channels"] = outs[0], 4
@@ -298,9 +309,12 @@ def test_builds_and_trains_one_iteration(path: Path, tmp_path: Path):
 def _full_size_channels(backbone: dict[str, Any]) -> list[int]:
     """Output channels of the unscaled backbone, by the architectures' rules."""
     kind = backbone["type"]
+    if kind in _ZOO["FULL_SIZE_BACKBONES"]:
+        return _ZOO["FULL_SIZE_BACKBONES"][kind](backbone)
     if kind.startswith("ResNet"):
         expansion = 4 if backbone["depth"] >= 50 else 1
-        return [backbone.get("base_channels", 64) * 2**i * expansion for i in range(4)]
+        width = backbone.get("base_channels", 64) * expansion
+        return [width * 2**i for i in backbone.get("out_indices", range(4))]
     if kind == "UNet":
         stages = backbone["num_stages"]
         return [backbone["base_channels"] * 2 ** (stages - 1 - i) for i in range(stages)]
@@ -317,10 +331,13 @@ def test_full_size_heads_match_their_backbones(path: Path):
     if (model.get("neck") or {}).get("type") == "FPN":
         assert model["neck"]["in_channels"] == outs
         outs = [model["neck"]["out_channels"]] * model["neck"]["num_outs"]
+    elif (model.get("neck") or {}).get("type") in _ZOO["FULL_SIZE_NECKS"]:
+        outs = _ZOO["FULL_SIZE_NECKS"][model["neck"]["type"]](model["neck"], outs)
     for head in _as_list(model["decode_head"]) + _as_list(model.get("auxiliary_head")):
-        index = head["in_index"]
-        expected = [outs[i] for i in index] if isinstance(index, list) else outs[index]
-        assert head["in_channels"] == expected
+        index = head.get("in_index", -1)  # BaseDecodeHead's default
+        several = isinstance(index, (list, tuple))
+        expected = [outs[i] for i in index] if several else outs[index]
+        assert (list(head["in_channels"]) if several else head["in_channels"]) == expected
         if "c1_in_channels" in head:
             assert head["c1_in_channels"] == outs[0]
 

@@ -4,6 +4,9 @@ from segwright.models.backbones.mit import MixVisionTransformer
 from segwright.models.backbones.mobilenet_v2 import MobileNetV2
 from segwright.models.backbones.resnet import BasicBlock, Bottleneck, ResNet, ResNetV1c, ResNetV1d
 from segwright.models.backbones.unet import UNet
+from segwright.models.backbones.hrnet import HRModule, HRNet
+from segwright.models.backbones.resnest import ResNeSt
 
 __all__ = ["BasicBlock", "Bottleneck", "ResNet", "ResNetV1c", "ResNetV1d"]
 __all__ += ["MixVisionTransformer", "MobileNetV2", "UNet"]
+__all__ += ["HRModule", "HRNet", "ResNeSt"]

@@ -315,11 +315,11 @@ class ResNet(BaseModule):
         stage_channels, stage_strides, total_stride = [], [], 4
         for i, num_blocks in enumerate(stage_blocks):
             planes = base_channels * 2**i
-            res_layer = ResLayer(
-                block,
-                inplanes,
-                planes,
-                num_blocks,
+            res_layer = self.make_res_layer(
+                block=block,
+                inplanes=inplanes,
+                planes=planes,
+                num_blocks=num_blocks,
                 stride=strides[i],
                 dilation=dilations[i],
                 avg_down=avg_down,
@@ -344,6 +344,10 @@ class ResNet(BaseModule):
         self.out_channels = tuple(stage_channels[i] for i in out_indices)
         self.out_strides = tuple(stage_strides[i] for i in out_indices)
         self._freeze_stages()
+
+    def make_res_layer(self, **kwargs: Any) -> ResLayer:
+        """One stage; variants (ResNeSt) override it to pass their block options."""
+        return ResLayer(**kwargs)
 
     def _make_stem_layer(self, in_channels: int, stem_channels: int) -> None:
         conv_cfg, norm_cfg = self.conv_cfg, self.norm_cfg

@@ -24,6 +24,8 @@ from segwright.models.heads.sep_aspp_head import (
     DepthwiseSeparableASPPModule,
 )
 from segwright.models.heads.uper_head import UPerHead
+from segwright.models.heads.ocr_head import OCRHead
+from segwright.models.heads.cascade_decode_head import BaseCascadeDecodeHead
 
 __all__ = [
     "ANNHead",
@@ -51,3 +53,4 @@ __all__ = [
     "SegformerHead",
     "UPerHead",
 ]
+__all__ += ["OCRHead", "BaseCascadeDecodeHead"]
