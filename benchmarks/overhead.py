@@ -150,8 +150,9 @@ class _HandLoop:
         losses = model(**data, mode="loss")
         loss = None  # not sum(): its start value 0 would cost one more kernel
         for key, value in losses.items():
-            if key.startswith("loss") or ".loss" in key:
-                loss = value if loss is None else loss + value
+            if key.startswith("loss") or ".loss" in key:  # a detector's RPN gives a list
+                for term in value if isinstance(value, (list, tuple)) else (value,):
+                    loss = term if loss is None else loss + term
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()

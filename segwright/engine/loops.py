@@ -291,6 +291,7 @@ class IterBasedTrainLoop(_TrainLoopBase):
         runner.call_hook("before_train")
         self._begin()
         runner.call_hook("before_train_epoch")
+        runner.model.train()  # applies norm_eval (a freshly built model counts as training)
         batches = self._batches(skip=self._iter)
         while self._iter < self.max_iters:
             self.run_iter(self._iter, next(batches))

@@ -79,3 +79,14 @@ def test_ops_quick_run_checks_agreement_and_ends_with_the_roi7_ratio():
     assert lines[-1].startswith("ratio (vectorised / reference, roi7)")
     assert any(line.endswith("same kept indices: True") for line in lines)
     assert sum(line.startswith("ratio (vectorised / reference") for line in lines) == 3
+
+
+def test_det_quick_run_reports_the_op_share_and_ends_with_the_overhead_ratio():
+    lines = run_script("det.py", "--quick")
+    assert RATIO.fullmatch(lines[-1]), lines[-1]
+    assert lines[-1].startswith("ratio (runner / hand loop, maskrcnn-small, workers 0)")
+    shares = [line for line in lines if line.startswith("ratio (RoIAlign + NMS / training step")]
+    assert len(shares) == 1 and RATIO.fullmatch(shares[0]), shares
+    rows = {line.split(" median")[0].strip() for line in lines if line.startswith("  ")}
+    assert {"nms (rpn) in place", "roi_align 7 replayed", "roi_align 14 replayed"} <= rows, rows
+    assert "roi_align 28 replayed" in rows  # the mask targets, pooled with RoIAlign too

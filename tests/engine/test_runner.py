@@ -228,3 +228,36 @@ def test_logged_lr_is_the_one_used_even_with_an_mmcv_policy(tmp_path):
     runner.close()
     assert used == pytest.approx([0.1, 0.05, 0.025])
     assert runner.log_store.scalars["lr"].values == pytest.approx(used)
+
+
+def test_iteration_based_training_applies_norm_eval_from_the_first_iteration(tmp_path):
+    """MMEngine calls model.train() before iterating, which is where norm_eval freezes BN."""
+    bn = dict(type="BN", requires_grad=True)
+    model = dict(
+        type="EncoderDecoder",
+        data_preprocessor=dict(type="SegDataPreProcessor", mean=[0.0] * 3, std=[1.0] * 3),
+        backbone=dict(
+            type="ResNet", depth=18, stem_channels=8, base_channels=4, norm_cfg=bn, norm_eval=True
+        ),
+        decode_head=dict(
+            type="FCNHead", in_channels=32, in_index=3, channels=4, num_convs=1,
+            concat_input=False, num_classes=2, norm_cfg=bn,
+        ),
+    )  # fmt: skip
+    cfg = Config(toy_config(tmp_path, max_iters=2, val_interval=100, model=model))
+    runner = Runner.from_cfg(cfg)
+    before = {
+        name: buf.clone()
+        for name, buf in runner.model.backbone.named_buffers()
+        if name.endswith("running_mean")
+    }
+    head_mean = runner.model.decode_head.convs[0].bn.running_mean.clone()
+    runner.train()
+    runner.close()
+    after = dict(runner.model.backbone.named_buffers())
+    assert before and all(torch.equal(after[name], value) for name, value in before.items())
+    assert not any(
+        m.training for m in runner.model.backbone.modules() if "Norm" in type(m).__name__
+    )
+    # norm_eval belongs to the backbone only: the head's statistics moved
+    assert not torch.equal(runner.model.decode_head.convs[0].bn.running_mean, head_mean)
