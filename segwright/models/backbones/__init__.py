@@ -6,7 +6,11 @@ from segwright.models.backbones.resnet import BasicBlock, Bottleneck, ResNet, Re
 from segwright.models.backbones.unet import UNet
 from segwright.models.backbones.hrnet import HRModule, HRNet
 from segwright.models.backbones.resnest import ResNeSt
+from segwright.models.backbones.vit import VisionTransformer
+from segwright.models.backbones.beit import BEiT
+from segwright.models.backbones.mae import MAE
 
 __all__ = ["BasicBlock", "Bottleneck", "ResNet", "ResNetV1c", "ResNetV1d"]
 __all__ += ["MixVisionTransformer", "MobileNetV2", "UNet"]
 __all__ += ["HRModule", "HRNet", "ResNeSt"]
+__all__ += ["VisionTransformer", "BEiT", "MAE"]

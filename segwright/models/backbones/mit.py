@@ -128,10 +128,17 @@ class EfficientMultiheadAttention(BaseModule):
             self.norm = build_norm_layer(norm_cfg, embed_dims)[1]
 
     def forward(
-        self, x: torch.Tensor, hw_shape: tuple[int, int], identity: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        hw_shape: tuple[int, int] | None = None,
+        identity: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        """Attention plus residual; ``hw_shape`` is needed only for ``sr_ratio > 1`` (with
+        ``sr_ratio=1`` this is MMCV's plain ``MultiheadAttention``, which ViT reuses)."""
         x_kv = x
         if self.sr_ratio > 1:
+            if hw_shape is None:
+                raise ValueError("EfficientMultiheadAttention with sr_ratio > 1 needs hw_shape.")
             x_kv = self.norm(nchw_to_nlc(self.sr(nlc_to_nchw(x, hw_shape))))
         if torch.jit.is_tracing():
             out = self._traced_attention(x, x_kv)

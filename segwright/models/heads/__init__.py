@@ -26,6 +26,10 @@ from segwright.models.heads.sep_aspp_head import (
 from segwright.models.heads.uper_head import UPerHead
 from segwright.models.heads.ocr_head import OCRHead
 from segwright.models.heads.cascade_decode_head import BaseCascadeDecodeHead
+from segwright.models.heads.setr_up_head import SETRUPHead
+from segwright.models.heads.setr_mla_head import SETRMLAHead
+from segwright.models.heads.segmenter_mask_head import SegmenterMaskTransformerHead
+from segwright.models.heads.dpt_head import DPTHead
 
 __all__ = [
     "ANNHead",
@@ -54,3 +58,4 @@ __all__ = [
     "UPerHead",
 ]
 __all__ += ["OCRHead", "BaseCascadeDecodeHead"]
+__all__ += ["SETRUPHead", "SETRMLAHead", "SegmenterMaskTransformerHead", "DPTHead"]

@@ -2,6 +2,10 @@
 
 from segwright.models.necks.fpn import FPN
 from segwright.models.necks.jpu import JPU
+from segwright.models.necks.multilevel_neck import MultiLevelNeck
+from segwright.models.necks.mla_neck import MLANeck
+from segwright.models.necks.featurepyramid import Feature2Pyramid
 
 __all__ = ["FPN"]
 __all__ += ["JPU"]
+__all__ += ["MultiLevelNeck", "MLANeck", "Feature2Pyramid"]

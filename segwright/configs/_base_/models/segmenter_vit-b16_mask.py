@@ -1,0 +1,52 @@
+# Segmenter: a plain ViT-B/16 (12 blocks of width 768, final LayerNorm, stochastic depth 0.1)
+# whose last output is decoded by SegmenterMaskTransformerHead (2 transformer blocks over the
+# patch tokens and one learned token per class; masks are patch-class cosine similarities), as
+# in MMSegmentation 1.x. Inputs are scaled to [-1, 1].
+# Pretrained weights: none here (an http(s) URL in init_cfg/load_from would be downloaded).
+# MMSeg's method configs start from ImageNet-21k ViT-B/16 weights at 384 that it publishes for
+# Segmenter (pretrain/segmenter/vit_base_p16_384_20220308-96dfe169.pth in its model zoo); to use
+# them set
+#   model = dict(backbone=dict(init_cfg=dict(type="Pretrained", checkpoint="path/to/vit-b16.pth")))
+# (the position embedding is resized to img_size on load).
+backbone_norm_cfg = dict(type="LN", eps=1e-6, requires_grad=True)
+data_preprocessor = dict(
+    type="SegDataPreProcessor",
+    mean=[127.5, 127.5, 127.5],
+    std=[127.5, 127.5, 127.5],
+    bgr_to_rgb=True,
+    pad_val=0,
+    seg_pad_val=255,
+)
+model = dict(
+    type="EncoderDecoder",
+    data_preprocessor=data_preprocessor,
+    pretrained=None,
+    backbone=dict(
+        type="VisionTransformer",
+        img_size=(512, 512),
+        patch_size=16,
+        in_channels=3,
+        embed_dims=768,
+        num_layers=12,
+        num_heads=12,
+        drop_path_rate=0.1,
+        attn_drop_rate=0.0,
+        drop_rate=0.0,
+        final_norm=True,
+        norm_cfg=backbone_norm_cfg,
+        with_cls_token=True,
+        interpolate_mode="bicubic",
+    ),
+    decode_head=dict(
+        type="SegmenterMaskTransformerHead",
+        in_channels=768,
+        channels=768,
+        num_classes=150,
+        num_layers=2,
+        num_heads=12,
+        embed_dims=768,
+        dropout_ratio=0.0,
+        loss_decode=dict(type="CrossEntropyLoss", use_sigmoid=False, loss_weight=1.0),
+    ),
+    test_cfg=dict(mode="slide", crop_size=(512, 512), stride=(480, 480)),
+)

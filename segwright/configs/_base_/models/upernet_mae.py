@@ -1,0 +1,67 @@
+# UPerNet on an MAE-pretrained ViT-Base (BEiT's blocks with a full qkv bias, plus an absolute
+# position embedding; outputs of blocks 4, 6, 8, 12), made multi-scale by Feature2Pyramid, with
+# an FCN auxiliary head, as in MMSegmentation 1.x. SyncBN becomes BN on one process. As in
+# MMSeg's file, the heads here read 384 channels; the method configs set 768 to match.
+# Pretrained weights: none here (an http(s) URL in init_cfg/load_from would be downloaded).
+# MMSeg's method configs start from MAE ViT-Base weights (mae_pretrain_vit_base_mmcls.pth,
+# converted with MMSeg's tools/model_converters/mae2mmseg.py); to use them set
+#   model = dict(backbone=dict(init_cfg=dict(type="Pretrained", checkpoint="path/to/mae.pth")))
+norm_cfg = dict(type="SyncBN", requires_grad=True)
+data_preprocessor = dict(
+    type="SegDataPreProcessor",
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    bgr_to_rgb=True,
+    pad_val=0,
+    seg_pad_val=255,
+)
+model = dict(
+    type="EncoderDecoder",
+    data_preprocessor=data_preprocessor,
+    pretrained=None,
+    backbone=dict(
+        type="MAE",
+        img_size=(640, 640),
+        patch_size=16,
+        in_channels=3,
+        embed_dims=768,
+        num_layers=12,
+        num_heads=12,
+        mlp_ratio=4,
+        out_indices=(3, 5, 7, 11),
+        attn_drop_rate=0.0,
+        drop_path_rate=0.1,
+        norm_cfg=dict(type="LN", eps=1e-6),
+        act_cfg=dict(type="GELU"),
+        norm_eval=False,
+        init_values=0.1,
+    ),
+    neck=dict(type="Feature2Pyramid", embed_dim=768, rescales=[4, 2, 1, 0.5]),
+    decode_head=dict(
+        type="UPerHead",
+        in_channels=[384, 384, 384, 384],
+        in_index=[0, 1, 2, 3],
+        pool_scales=(1, 2, 3, 6),
+        channels=512,
+        dropout_ratio=0.1,
+        num_classes=19,
+        norm_cfg=norm_cfg,
+        align_corners=False,
+        loss_decode=dict(type="CrossEntropyLoss", use_sigmoid=False, loss_weight=1.0),
+    ),
+    auxiliary_head=dict(
+        type="FCNHead",
+        in_channels=384,
+        in_index=2,
+        channels=256,
+        num_convs=1,
+        concat_input=False,
+        dropout_ratio=0.1,
+        num_classes=19,
+        norm_cfg=norm_cfg,
+        align_corners=False,
+        loss_decode=dict(type="CrossEntropyLoss", use_sigmoid=False, loss_weight=0.4),
+    ),
+    train_cfg=dict(),
+    test_cfg=dict(mode="whole"),
+)
