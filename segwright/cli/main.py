@@ -6,6 +6,7 @@ Subcommand modules import torch only inside ``run`` so ``segwright --help`` stay
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 from collections.abc import Sequence
@@ -28,6 +29,8 @@ COMMANDS = {
 }
 
 EXIT_USER_ERROR = 2
+#: Another rank of a distributed run died.
+EXIT_PEER_LOST = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,10 +54,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_user_error(exc: BaseException) -> None:
+def _print_user_error(exc: BaseException | str) -> None:
     message = str(exc).strip() or type(exc).__name__
     print(f"segwright: error: {message}", file=sys.stderr)
     print("(run with --debug to see the traceback)", file=sys.stderr)
+
+
+def _trust_scope(args: argparse.Namespace) -> contextlib.AbstractContextManager[None]:
+    """``--trust-checkpoint`` also lets the files a config names be unpickled (class_weight)."""
+    if not getattr(args, "trust_checkpoint", False):
+        return contextlib.nullcontext()
+    from segwright.engine.safe_unpickle import trusted_pickles
+
+    return trusted_pickles()
+
+
+def _distributed_failure(exc: BaseException) -> str | None:
+    """In a distributed run: the line for a dead peer, else None after telling the peers why."""
+    if "torch.distributed" not in sys.modules:
+        return None
+    from segwright.engine import dist as seg_dist
+
+    try:
+        if seg_dist.is_peer_failure(exc):
+            return seg_dist.describe_peer_failure(exc)
+        seg_dist.report_failure(exc)
+    except Exception:  # never hide the original error behind one of ours
+        return None
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -66,20 +93,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     from segwright.utils.errors import SegwrightError
 
     try:
-        result = args._module.run(args)
-    except SegwrightError as exc:
-        if args.debug:
-            raise
-        _print_user_error(exc)
-        return EXIT_USER_ERROR
-    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-        if args.debug:
-            raise
-        _print_user_error(exc)
-        return EXIT_USER_ERROR
+        with _trust_scope(args):
+            result = args._module.run(args)
     except KeyboardInterrupt:
         print("segwright: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        peer_lost = _distributed_failure(exc)  # a dead rank: say which, not gloo's traceback
+        user_error = isinstance(
+            exc, (SegwrightError, FileNotFoundError, PermissionError, IsADirectoryError)
+        )
+        if args.debug or not (peer_lost or user_error):
+            raise
+        _print_user_error(peer_lost or exc)
+        return EXIT_PEER_LOST if peer_lost else EXIT_USER_ERROR
     return int(result or 0)
 
 

@@ -14,7 +14,6 @@ import logging
 import os
 import pickle
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from segwright.engine.checkpoint_files import atomic_write, remove_stale_temp_files
 from segwright.utils.errors import CheckpointError, CheckpointMismatchError
 
 DEFAULT_REVISE_KEYS: tuple[tuple[str, str], ...] = ((r"^module\.", ""),)
@@ -37,21 +37,12 @@ _REMOTE = (
 
 
 def save_checkpoint(checkpoint: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
-    """Write ``checkpoint`` to ``path`` atomically; return the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(dict(checkpoint), handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a writer that was killed
-        stale.unlink(missing_ok=True)
+    """Write ``checkpoint`` to ``path`` atomically (mode 0666 minus the umask); return the path.
+
+    Temp files of this file left by a killed writer (whose pid no longer runs) are removed.
+    """
+    path = atomic_write(path, lambda handle: torch.save(dict(checkpoint), handle))
+    remove_stale_temp_files(path.parent, target=path.name)
     return path
 
 
@@ -111,6 +102,8 @@ def read_checkpoint(
         )
     try:
         checkpoint = torch.load(path, map_location=map_location, weights_only=not trusted)
+    except PermissionError as exc:
+        raise CheckpointError(_unreadable(path, exc)) from None
     except pickle.UnpicklingError as exc:
         if trusted or "unsupported global" not in str(exc).lower():
             raise CheckpointError(
@@ -134,6 +127,20 @@ def read_checkpoint(
             f"Checkpoint {path} holds a {type(checkpoint).__name__}, not a dict of weights."
         )
     return checkpoint
+
+
+def _unreadable(path: Path, exc: OSError) -> str:
+    """The message for a checkpoint that exists but this user may not read."""
+    try:
+        info = path.stat()
+        mode = f"mode {info.st_mode & 0o777:04o}, owner uid {info.st_uid}"
+    except OSError:
+        mode = "mode unknown"
+    return (
+        f"Checkpoint {path} exists but is unreadable: permission denied ({mode}; this process "
+        f"runs as uid {os.getuid() if hasattr(os, 'getuid') else '?'}). {exc.strerror or exc}. "
+        f"Make it readable (e.g. chmod a+r {path}) or run as its owner."
+    )
 
 
 def _read_with_placeholders(path: Path, map_location: Any) -> Any:

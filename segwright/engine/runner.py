@@ -12,7 +12,6 @@ import functools
 import platform
 import random
 import sys
-import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from torch import nn
 
 from segwright.config import Config, load_config
 from segwright.config.load import log_load_report
+from segwright.engine import safe_unpickle, workdir_lock
 from segwright.engine.data import build_dataloader, shutdown_workers
 from segwright.engine.dist import (
     convert_sync_batchnorm,
@@ -139,7 +139,6 @@ class Runner(CheckpointMixin):
         # Resize, LoadAnnotations... under 'mmdet'); set around every build, never globally.
         self.default_scope = normalize_scope(default_scope)
         self.work_dir = Path(work_dir).resolve()
-        self.timestamp = time.strftime("%Y%m%d_%H%M%S", time.localtime())
         self.launcher = launcher
         self.distributed = init_distributed(launcher, dict(env_cfg or {}).get("dist_cfg"))
         self.device = _pick_device(device)
@@ -158,14 +157,12 @@ class Runner(CheckpointMixin):
             self.seed + (get_rank() if randomness.get("diff_rank_seed") else 0), self.deterministic
         )
 
+        self.timestamp, self.log_dir = workdir_lock.make_log_dir(self.work_dir)
         self.experiment_name = experiment_name or (
             f"{Path(self.cfg.filename).stem}_{self.timestamp}"
             if self.cfg.filename
             else self.timestamp
         )
-        self.log_dir = self.work_dir / self.timestamp
-        if is_main_process():
-            self.log_dir.mkdir(parents=True, exist_ok=True)
         self.logger = get_logger(self.log_dir / f"{self.timestamp}.log", log_level)
         self.log_store = LogStore()
         self.scalar_writer = ScalarWriter.from_cfg(
@@ -175,7 +172,7 @@ class Runner(CheckpointMixin):
         if isinstance(model, Mapping) and data_preprocessor is not None:
             model = dict(model)
             model.setdefault("data_preprocessor", data_preprocessor)
-        with registry_scope(self.default_scope):
+        with registry_scope(self.default_scope), safe_unpickle.trusted_pickles(trust_checkpoint):
             built = build_if_dict(model, MODELS, key="model")
         if not self.distributed:
             if any(isinstance(m, nn.SyncBatchNorm) for m in built.modules()):
@@ -473,6 +470,7 @@ class Runner(CheckpointMixin):
 
     # -- commands --------------------------------------------------------------------------
 
+    @workdir_lock.holds_work_dir_lock
     @_in_default_scope
     def train(self) -> nn.Module:
         """Train as configured; return the trained model."""

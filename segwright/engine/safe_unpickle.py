@@ -10,11 +10,39 @@ NumPy arrays are rebuilt by NumPy's own reconstructors, and everything is still 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import torch
+
+_TRUSTED: contextvars.ContextVar[bool] = contextvars.ContextVar("segwright_trusted", default=False)
+
+
+@contextlib.contextmanager
+def trusted_pickles(trusted: bool = True) -> Iterator[None]:
+    """Within this block, files the user trusts may be unpickled (``--trust-checkpoint``).
+
+    The Runner sets it around building the model when ``trust_checkpoint=True`` (the config
+    key, set by ``--trust-checkpoint``), so e.g. a loss's ``class_weight='w.pkl'`` may load.
+    ``trusted=False`` leaves the current setting as it is.
+    """
+    if not trusted:
+        yield
+        return
+    token = _TRUSTED.set(True)
+    try:
+        yield
+    finally:
+        _TRUSTED.reset(token)
+
+
+def pickles_trusted() -> bool:
+    """Whether the caller runs inside :func:`trusted_pickles`."""
+    return _TRUSTED.get()
 
 
 class ForeignObject:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from pathlib import Path
 from typing import Any
 
+from segwright.engine.checkpoint_files import remove_stale_temp_files, write_text_atomic
 from segwright.engine.hooks.hook import Hook
 from segwright.registry import HOOKS
 from segwright.utils.dist import is_main_process
@@ -88,6 +90,7 @@ class CheckpointHook(Hook):
         self.less_keys = list(less_keys or LESS_KEYS)
         self._kept: deque[int] = deque()
         self._folder: Path | None = None
+        self._resumed_step: int | None = None
 
     def before_train(self, runner: Any) -> None:
         self._folder = (
@@ -95,7 +98,32 @@ class CheckpointHook(Hook):
             if self.out_dir
             else Path(runner.work_dir)
         )
-        self._kept = deque(runner.log_store.get_info("keep_ckpt_ids", []))
+        if self._folder.resolve() != Path(runner.work_dir).resolve() and is_main_process():
+            removed = remove_stale_temp_files(self._folder)  # the work dir's: at its lock
+            if removed:
+                runner.logger.warning(
+                    f"Removed {len(removed)} temp file(s) left in {self._folder} by a killed "
+                    f"run: {', '.join(p.name for p in removed[:5])}."
+                )
+        step = runner.epoch if self.by_epoch else runner.iter
+        self._kept, self._resumed_step = deque(), None
+        if step > 0:  # resumed: what the keep list holds is what is on disk, oldest first
+            self._kept = deque(s for s in self._saved_steps() if s <= step)
+            if self._kept and self._kept[-1] == step:
+                self._resumed_step = step
+
+    def _saved_steps(self) -> list[int]:
+        """Steps of the periodic checkpoints in the folder (named by ``filename_tmpl``)."""
+        parts = re.split(r"\{[^{}]*\}", self.filename_tmpl)
+        if len(parts) != 2 or self._folder is None or not self._folder.is_dir():
+            return []
+        pattern = re.compile(re.escape(parts[0]) + r"(\d+)" + re.escape(parts[1]))
+        steps = set()
+        for path in self._folder.iterdir():
+            match = pattern.fullmatch(path.name)
+            if match and self.filename_tmpl.format(int(match[1])) == path.name:
+                steps.add(int(match[1]))
+        return sorted(steps)
 
     # -- periodic --------------------------------------------------------------------------
 
@@ -130,12 +158,18 @@ class CheckpointHook(Hook):
         )
         runner.log_store.update_info("last_ckpt", str(path))
         if is_main_process():
-            (Path(runner.work_dir) / "last_checkpoint").write_text(str(path), encoding="utf-8")
+            write_text_atomic(Path(runner.work_dir) / "last_checkpoint", str(path))
         self._kept.append(step)
         if self.max_keep_ckpts > 0:
             while len(self._kept) > self.max_keep_ckpts:
-                old = self._folder / self.filename_tmpl.format(self._kept.popleft())
-                if is_main_process():
+                oldest = self._kept.popleft()
+                old = self._folder / self.filename_tmpl.format(oldest)
+                if oldest == self._resumed_step:
+                    runner.logger.info(
+                        f"Kept {old.name} beyond max_keep_ckpts={self.max_keep_ckpts}: this run "
+                        "resumed from it."
+                    )
+                elif is_main_process():
                     old.unlink(missing_ok=True)
         runner.log_store.update_info("keep_ckpt_ids", list(self._kept))
 
@@ -163,17 +197,23 @@ class CheckpointHook(Hook):
                 continue
             updated = True
             previous = runner.log_store.get_info(f"best_ckpt{suffix}")
-            if previous and is_main_process():
-                Path(previous).unlink(missing_ok=True)
+            previous_score = best
             step = f"epoch_{runner.epoch}" if self.by_epoch else f"iter_{runner.iter}"
             path = (
                 Path(self._folder or runner.work_dir) / f"best_{key.replace('/', '_')}_{step}.pth"
             )
             runner.log_store.update_info(f"best_score{suffix}", score)
             runner.log_store.update_info(f"best_ckpt{suffix}", str(path))
-            runner.save_checkpoint(
-                path, save_optimizer=False, save_param_scheduler=False, by_epoch=self.by_epoch
-            )
+            try:  # the new best is written before the old one goes: a crash keeps one
+                runner.save_checkpoint(
+                    path, save_optimizer=False, save_param_scheduler=False, by_epoch=self.by_epoch
+                )
+            except BaseException:
+                runner.log_store.update_info(f"best_score{suffix}", previous_score)
+                runner.log_store.update_info(f"best_ckpt{suffix}", previous)
+                raise
+            if previous and Path(previous) != path and is_main_process():
+                Path(previous).unlink(missing_ok=True)
             runner.logger.info(
                 f"The best checkpoint with {score:.4f} {key} at {step} is saved to {path.name}."
             )

@@ -144,13 +144,13 @@ def load_class_weight_file(path: str | os.PathLike[str]) -> list[float]:
     * ``.json`` -- a list of numbers;
     * ``.yaml`` / ``.yml`` -- a list of numbers (safe loader);
     * ``.txt`` / ``.csv`` -- numbers separated by whitespace, commas or newlines;
-    * ``.pkl`` / ``.pickle`` -- a pickled list or array, for MMSeg compatibility. **Unpickling
-      runs code stored in the file: only use pickle files you created or trust.** Prefer
-      ``.npy`` or ``.json``.
+    * ``.pkl`` / ``.pickle`` -- a pickled list or array, for MMSeg compatibility, read only
+      with ``--trust-checkpoint`` (``trust_checkpoint=True``): unpickling runs code stored in
+      the file. Prefer ``.npy`` or ``.json``.
 
     Raises:
-        ConfigError: The file is missing, has an unknown extension or does not hold a flat
-            list of numbers.
+        ConfigError: The file is missing, has an unknown extension, does not hold a flat
+            list of numbers, or is a pickle read without ``--trust-checkpoint``.
     """
     file = Path(path).expanduser()
     if not file.is_file():
@@ -179,7 +179,15 @@ def load_class_weight_file(path: str | os.PathLike[str]) -> list[float]:
     elif suffix in (".txt", ".csv"):
         values = _read_text_weights(file)
     elif suffix in (".pkl", ".pickle"):
-        # Trusted-input only (see the docstring): pickle executes code while loading.
+        from segwright.engine.safe_unpickle import pickles_trusted
+
+        if not pickles_trusted():  # unpickling runs code stored in the file
+            raise ConfigError(
+                f"class_weight {source} is a pickle, and unpickling runs code stored in the "
+                "file, so it is read only when you trust it: pass --trust-checkpoint (or set "
+                "trust_checkpoint=True in the config). Better, save the weights as .npy "
+                "(np.save), .json or .txt, which hold numbers only."
+            )
         with file.open("rb") as handle:
             values = pickle.load(handle)  # noqa: S301
     else:
