@@ -25,6 +25,7 @@ from segwright.engine.checkpoint_compat import (
     classes_differ_message,
 )
 from segwright.engine.data import pseudo_collate
+from segwright.engine.safe_unpickle import trusted_pickles
 from segwright.registry import MODELS, TRANSFORMS, default_scope
 from segwright.utils.errors import ConfigError
 
@@ -69,7 +70,8 @@ def init_model(
         model_cfg["backbone"].pop("init_cfg", None)  # weights come from the checkpoint
     if "data_preprocessor" not in model_cfg and cfg.get("data_preprocessor") is not None:
         model_cfg["data_preprocessor"] = cfg.data_preprocessor.to_dict()
-    with default_scope(cfg.get("default_scope")):  # 'mmdet': MMDetection's meaning of names
+    # 'mmdet': MMDetection's meaning of names; a pickled class_weight file only when trusted
+    with default_scope(cfg.get("default_scope")), trusted_pickles(trust_checkpoint):
         model = MODELS.build(model_cfg, key="model")
     meta: dict[str, Any] = {}
     if checkpoint is not None:

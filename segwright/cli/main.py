@@ -54,8 +54,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_user_error(exc: BaseException | str) -> None:
+def user_message(exc: BaseException | str) -> str:
+    """The error's own text; for one raised in a DataLoader worker, without the worker's traceback.
+
+    torch re-raises a worker's exception as ``Caught X in DataLoader worker process N.`` followed
+    by the worker's traceback; the user's message is what follows the last ``module.X: ``.
+    """
     message = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, BaseException) and "Original Traceback (most recent call last):" in message:
+        kind = type(exc)
+        marker = f"{kind.__module__}.{kind.__qualname__}: "
+        if marker in message:
+            message = message.rsplit(marker, 1)[1].strip()
+    return message
+
+
+def _print_user_error(exc: BaseException | str) -> None:
+    message = user_message(exc)
     print(f"segwright: error: {message}", file=sys.stderr)
     print("(run with --debug to see the traceback)", file=sys.stderr)
 

@@ -183,11 +183,23 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {lines[0][:200] if lines else ''}"
 
 
+class BatchNormXd(nn.modules.batchnorm._BatchNorm):
+    """A batch norm for inputs of any rank, like the SyncBatchNorm it replaces.
+
+    SyncBN accepts (N, C), (N, C, L), (N, C, H, W)...; a reverted one must too (EncHead's
+    encoding norm sees (N, K, C)). Same parameters, buffers and state-dict keys as BatchNorm2d.
+    """
+
+    def _check_input_dim(self, input: torch.Tensor) -> None:
+        if input.dim() < 2:
+            raise ValueError(f"expected at least 2D input (got {input.dim()}D input)")
+
+
 def revert_sync_batchnorm(module: nn.Module) -> nn.Module:
-    """Replace SyncBatchNorm by BatchNorm2d (weights and buffers kept) for single-process runs."""
+    """Replace SyncBatchNorm by :class:`BatchNormXd` (weights and buffers kept) for one process."""
     result = module
     if isinstance(module, nn.SyncBatchNorm):
-        result = nn.BatchNorm2d(
+        result = BatchNormXd(
             module.num_features,
             module.eps,
             module.momentum,

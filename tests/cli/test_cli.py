@@ -74,3 +74,23 @@ def test_cfg_options_error_names_the_missing_part(capsys, tmp_path):
     )
     assert code == 2
     assert "'decod_head' does not exist" in capsys.readouterr().err
+
+
+def test_an_error_from_a_data_worker_prints_without_the_worker_traceback():
+    import torch
+
+    from segwright.cli.main import user_message
+    from segwright.utils.errors import DatasetError
+
+    class BrokenDataset(torch.utils.data.Dataset):
+        def __len__(self) -> int:
+            return 2
+
+        def __getitem__(self, index: int):
+            raise DatasetError(f"image 'x{index}.png' is missing.\nFix the path.")
+
+    loader = torch.utils.data.DataLoader(BrokenDataset(), num_workers=1)
+    with pytest.raises(DatasetError) as info:
+        next(iter(loader))
+    assert "Original Traceback" in str(info.value)  # what torch re-raises
+    assert user_message(info.value) == "image 'x0.png' is missing.\nFix the path."

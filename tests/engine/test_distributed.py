@@ -105,3 +105,20 @@ def test_a_failing_rank_does_not_hang_the_other(tmp_path):
     assert "rank failed on purpose" in results[1]
     assert results.get(0, "exited") != "ok"
     assert time.monotonic() - start < 90
+
+
+def test_reverted_syncbn_takes_inputs_of_any_rank_like_syncbn():
+    """EncHead's encoding norm sees (N, K, C): the reverted SyncBN must compute a 1-d norm there."""
+    from torch import nn
+
+    from segwright.engine.dist import revert_sync_batchnorm
+
+    torch.manual_seed(0)
+    reverted = revert_sync_batchnorm(nn.Sequential(nn.SyncBatchNorm(4)))[0]
+    reference = nn.BatchNorm1d(4)
+    reference.load_state_dict(reverted.state_dict())
+    x = torch.randn(3, 4, 5, dtype=torch.float64)
+    reverted.double(), reference.double()
+    torch.testing.assert_close(reverted(x), reference(x), rtol=1e-12, atol=0)
+    torch.testing.assert_close(reverted.running_var, reference.running_var, rtol=1e-12, atol=0)
+    assert reverted(torch.randn(2, 4, 3, 3, dtype=torch.float64)).shape == (2, 4, 3, 3)

@@ -83,3 +83,16 @@ def test_the_cli_flag_covers_every_command_that_has_it():
         assert not pickles_trusted()
     with _trust_scope(argparse.Namespace()):  # commands without the flag
         assert not pickles_trusted()
+
+
+def test_init_model_trusts_a_pickle_only_when_told(tmp_path):
+    from segwright.apis import init_model
+
+    path = tmp_path / "w.pkl"
+    path.write_bytes(pickle.dumps([1.0, 3.0]))
+    cfg = Config(dict(model=dict(type=ToyWithClassWeightFile, class_weight=str(path))))
+    with pytest.raises(ConfigError, match="trust-checkpoint"):
+        init_model(cfg, device="cpu")
+    model = init_model(cfg, device="cpu", trust_checkpoint=True)
+    assert model.loss.class_weight == [1.0, 3.0]
+    assert not pickles_trusted()

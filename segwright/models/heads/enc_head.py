@@ -58,12 +58,7 @@ class EncModule(nn.Module):
 
     def _encode(self, x: torch.Tensor) -> torch.Tensor:
         encoding, norm, activate = self.encoding
-        feat = encoding(x)  # (N, K, C)
-        if isinstance(norm, nn.BatchNorm2d):
-            # A SyncBN reverted for a single-process run is a BatchNorm2d; on (N, K, C, 1) it
-            # computes the same per-code statistics as a 1-d norm on (N, K, C).
-            return activate(norm(feat.unsqueeze(-1)).squeeze(-1))
-        return activate(norm(feat))
+        return activate(norm(encoding(x)))  # (N, K, C): a 1-d norm over the K codes
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         encoding_feat = self._encode(self.encoding_project(x)).mean(dim=1)
