@@ -8,7 +8,7 @@ is imported the first time a user module asks for it. docs/migration.md lists th
 from __future__ import annotations
 
 #: The top-level packages the shims stand in for (only while none of them is installed).
-ROOTS = ("mmcv", "mmengine", "mmseg", "mmdet")
+ROOTS = ("mmcv", "mmengine", "mmseg", "mmdet", "mmpretrain")
 
 _REG = "segwright.registry"
 _COMPAT_REG = "segwright.compat.registries"
@@ -287,6 +287,12 @@ MODULES: dict[str, dict[str, str]] = {
     "mmseg.evaluation": {"IoUMetric": "segwright.evaluation:IoUMetric"},
     "mmdet": {},
     "mmdet.registry": _MMDET_REGISTRIES,
+    # MMSeg's ConvNeXt/PoolFormer configs import mmpretrain.models for its backbones
+    "mmpretrain": {},
+    "mmpretrain.models": {
+        "ConvNeXt": "segwright.models.backbones:ConvNeXt",
+        "PoolFormer": "segwright.models.backbones:PoolFormer",
+    },
 }
 
 #: Where segwright keeps what a virtual module (or any module under it) holds; named in the
@@ -334,6 +340,7 @@ EQUIVALENTS: dict[str, str] = {
     "mmseg.structures": "segwright.structures",
     "mmseg.utils": "segwright.utils",
     "mmdet": "segwright.models (detectors, dense_heads, roi_heads, task_modules)",
+    "mmpretrain": "segwright.models.backbones (ConvNeXt, PoolFormer)",
 }
 
 

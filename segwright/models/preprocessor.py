@@ -133,10 +133,11 @@ class SegDataPreProcessor(BaseDataPreprocessor):
         if mean is not None:
             if std is None:
                 raise ConfigError("data_preprocessor: mean is set but std is not; set both.")
-            if len(mean) not in (1, 3) or len(std) not in (1, 3):
+            # one value for all channels or one per channel (6 for change detection's pairs)
+            if not mean or not std or len(mean) != len(std) and 1 not in (len(mean), len(std)):
                 raise ConfigError(
-                    f"data_preprocessor mean/std need 1 or 3 values, got mean={list(mean)}, "
-                    f"std={list(std)}."
+                    f"data_preprocessor mean/std need 1 value or one per channel each, got "
+                    f"mean={list(mean)}, std={list(std)}."
                 )
             # Not saved in checkpoints (MMSeg's keys have no data_preprocessor entries).
             self.register_buffer("mean", torch.tensor(mean).view(-1, 1, 1), persistent=False)

@@ -9,8 +9,14 @@ from segwright.models.backbones.resnest import ResNeSt
 from segwright.models.backbones.vit import VisionTransformer
 from segwright.models.backbones.beit import BEiT
 from segwright.models.backbones.mae import MAE
+from segwright.models.backbones.swin import SwinTransformer
+from segwright.models.backbones.twins import PCPVT, SVT
+from segwright.models.backbones.mscan import MSCAN
+from segwright.models.backbones.convnext import ConvNeXt
+from segwright.models.backbones.poolformer import PoolFormer
 
 __all__ = ["BasicBlock", "Bottleneck", "ResNet", "ResNetV1c", "ResNetV1d"]
 __all__ += ["MixVisionTransformer", "MobileNetV2", "UNet"]
 __all__ += ["HRModule", "HRNet", "ResNeSt"]
 __all__ += ["VisionTransformer", "BEiT", "MAE"]
+__all__ += ["SwinTransformer", "PCPVT", "SVT", "MSCAN", "ConvNeXt", "PoolFormer"]

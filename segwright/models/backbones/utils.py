@@ -234,3 +234,12 @@ class PatchEmbed(nn.Module):
         if self.norm is not None:
             x = self.norm(x)
         return x, hw_shape
+
+
+def drop_path_rates(max_rate: float, count: int) -> list[float]:
+    """Stochastic-depth rates rising linearly from 0 to ``max_rate`` over ``count`` blocks.
+
+    The float32 ``torch.linspace`` values MMSeg uses, computed on the CPU even while modules are
+    being built on the ``meta`` device.
+    """
+    return torch.linspace(0, max_rate, count, device="cpu").tolist()

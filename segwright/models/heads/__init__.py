@@ -30,6 +30,7 @@ from segwright.models.heads.setr_up_head import SETRUPHead
 from segwright.models.heads.setr_mla_head import SETRMLAHead
 from segwright.models.heads.segmenter_mask_head import SegmenterMaskTransformerHead
 from segwright.models.heads.dpt_head import DPTHead
+from segwright.models.heads.ham_head import LightHamHead
 
 __all__ = [
     "ANNHead",
@@ -59,3 +60,4 @@ __all__ = [
 ]
 __all__ += ["OCRHead", "BaseCascadeDecodeHead"]
 __all__ += ["SETRUPHead", "SETRMLAHead", "SegmenterMaskTransformerHead", "DPTHead"]
+__all__ += ["LightHamHead"]

@@ -9,12 +9,30 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.instancenorm import _InstanceNorm
 
 from segwright.models.layers._table import lookup, split_cfg
 from segwright.utils.errors import ConfigError
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """LayerNorm over the channels of an ``(N, C, H, W)`` map (mmpretrain's ``LN2d``).
+
+    ``data_format='channel_last'`` takes ``(N, H, W, C)`` instead. Keys are ``weight``/``bias``.
+    """
+
+    _abbr_ = "ln"
+
+    def forward(self, x: torch.Tensor, data_format: str = "channel_first") -> torch.Tensor:
+        if data_format == "channel_last":
+            return super().forward(x)
+        if data_format != "channel_first":
+            raise ValueError(f"LayerNorm2d data_format must be channel_first/_last: {data_format}")
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
 
 NORMS: dict[str, type[nn.Module]] = {
     "BN": nn.BatchNorm2d,
@@ -24,6 +42,7 @@ NORMS: dict[str, type[nn.Module]] = {
     "SyncBN": nn.SyncBatchNorm,
     "GN": nn.GroupNorm,
     "LN": nn.LayerNorm,
+    "LN2d": LayerNorm2d,
     "IN": nn.InstanceNorm2d,
     "IN1d": nn.InstanceNorm1d,
     "IN2d": nn.InstanceNorm2d,

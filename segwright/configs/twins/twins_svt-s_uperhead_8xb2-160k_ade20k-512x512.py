@@ -1,0 +1,43 @@
+# UPerNet on Twins-SVT-S (widths 64/128/256/512, depths 2/2/10/4, local windows of 7), ADE20K:
+# 512x512 crops, 160k iterations, batch 2 per GPU on 8 GPUs. AdamW (lr 6e-5, weight decay 0.01,
+# none on position blocks and norms); 1500 iterations of linear warm-up, then linear decay.
+# MMSeg starts the backbone from ImageNet SVT-S weights (alt_gvt_small_20220308-7e1c3695.pth
+# from its model zoo); to use them set
+#   model = dict(backbone=dict(init_cfg=dict(type="Pretrained", checkpoint="path/to/svt_s.pth")))
+_base_ = [
+    "../_base_/models/twins_pcpvt-s_upernet.py",
+    "../_base_/datasets/ade20k.py",
+    "../_base_/default_runtime.py",
+    "../_base_/schedules/schedule_160k.py",
+]
+crop_size = (512, 512)
+data_preprocessor = dict(size=crop_size)
+model = dict(
+    data_preprocessor=data_preprocessor,
+    backbone=dict(
+        type="SVT",
+        embed_dims=[64, 128, 256, 512],
+        num_heads=[2, 4, 8, 16],
+        mlp_ratios=[4, 4, 4, 4],
+        depths=[2, 2, 10, 4],
+        windiow_sizes=[7, 7, 7, 7],
+        norm_after_stage=True,
+    ),
+    decode_head=dict(in_channels=[64, 128, 256, 512]),
+    auxiliary_head=dict(in_channels=256),
+)
+optim_wrapper = dict(
+    _delete_=True,
+    type="OptimWrapper",
+    optimizer=dict(type="AdamW", lr=0.00006, betas=(0.9, 0.999), weight_decay=0.01),
+    paramwise_cfg=dict(
+        custom_keys={"pos_block": dict(decay_mult=0.0), "norm": dict(decay_mult=0.0)}
+    ),
+)
+param_scheduler = [
+    dict(type="LinearLR", start_factor=1e-6, by_epoch=False, begin=0, end=1500),
+    dict(type="PolyLR", eta_min=0.0, power=1.0, begin=1500, end=160000, by_epoch=False),
+]
+train_dataloader = dict(batch_size=2, num_workers=2)
+val_dataloader = dict(batch_size=1, num_workers=4)
+test_dataloader = val_dataloader
