@@ -183,3 +183,11 @@ def test_ap_edge_cases():
     aps = evaluate_matches([no_preds])
     assert (aps[2] == 0).all()  # car: ground truth, no prediction
     assert all(math.isnan(v) for v in aps[0])  # person: no ground truth
+
+
+def test_an_image_without_cityscapes_naming_is_never_its_own_ground_truth(tmp_path: Path):
+    image = tmp_path / "images" / "0.png"
+    image.parent.mkdir()
+    cv2.imwrite(str(image), np.zeros((40, 60), np.uint8))  # readable: must not be taken as GT
+    with pytest.raises(DatasetError, match="not named as Cityscapes names images"):
+        _metric(tmp_path).process({}, [_sample(str(image), [], [], np.zeros((0, 40, 60)))])

@@ -199,6 +199,15 @@ class CityScapesMetric(BaseMetric):
 
     def _ground_truth_path(self, img_path: str) -> Path:
         """Beside the image (MMDetection's rule), else ``<seg_prefix>/<city>/<name>``."""
+        if "leftImg8bit" not in Path(img_path).name:
+            # Without Cityscapes naming the rule maps the image onto itself: never read the
+            # image as its own ground truth.
+            raise DatasetError(
+                f"CityScapesMetric: {img_path!r} is not named as Cityscapes names images "
+                "(<city>_<seq>_<frame>_leftImg8bit.png), so its *_gtFine_instanceIds.png cannot "
+                "be found. Use CocoMetric alone for other data (drop CityScapesMetric from "
+                "val_evaluator/test_evaluator)."
+            )
         path = ground_truth_path(img_path)
         if not path.is_file() and self.seg_prefix is not None:
             other = Path(self.seg_prefix) / Path(img_path).parent.name / path.name
