@@ -14,9 +14,20 @@ from segwright.models.backbones.twins import PCPVT, SVT
 from segwright.models.backbones.mscan import MSCAN
 from segwright.models.backbones.convnext import ConvNeXt
 from segwright.models.backbones.poolformer import PoolFormer
+from segwright.models.backbones.bisenetv1 import BiSeNetV1
+from segwright.models.backbones.bisenetv2 import BiSeNetV2
+from segwright.models.backbones.stdc import STDCContextPathNet, STDCNet
+from segwright.models.backbones.mobilenet_v3 import MobileNetV3
+from segwright.models.backbones.icnet import ICNet
+from segwright.models.backbones.fast_scnn import FastSCNN
+from segwright.models.backbones.cgnet import CGNet
+from segwright.models.backbones.erfnet import ERFNet
+from segwright.models.backbones.ddrnet import DDRNet
+from segwright.models.backbones.pidnet import PIDNet
 
 __all__ = ["BasicBlock", "Bottleneck", "ResNet", "ResNetV1c", "ResNetV1d"]
 __all__ += ["MixVisionTransformer", "MobileNetV2", "UNet"]
 __all__ += ["HRModule", "HRNet", "ResNeSt"]
 __all__ += ["VisionTransformer", "BEiT", "MAE"]
 __all__ += ["SwinTransformer", "PCPVT", "SVT", "MSCAN", "ConvNeXt", "PoolFormer"]
+__all__ += ["BiSeNetV1", "BiSeNetV2", "STDCContextPathNet", "STDCNet", "MobileNetV3", "ICNet", "FastSCNN", "CGNet", "ERFNet", "DDRNet", "PIDNet"]

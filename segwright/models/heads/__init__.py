@@ -31,6 +31,11 @@ from segwright.models.heads.setr_mla_head import SETRMLAHead
 from segwright.models.heads.segmenter_mask_head import SegmenterMaskTransformerHead
 from segwright.models.heads.dpt_head import DPTHead
 from segwright.models.heads.ham_head import LightHamHead
+from segwright.models.heads.stdc_head import STDCHead
+from segwright.models.heads.lraspp_head import LRASPPHead
+from segwright.models.heads.sep_fcn_head import DepthwiseSeparableFCNHead
+from segwright.models.heads.ddr_head import DDRHead
+from segwright.models.heads.pid_head import PIDHead
 
 __all__ = [
     "ANNHead",
@@ -61,3 +66,4 @@ __all__ = [
 __all__ += ["OCRHead", "BaseCascadeDecodeHead"]
 __all__ += ["SETRUPHead", "SETRMLAHead", "SegmenterMaskTransformerHead", "DPTHead"]
 __all__ += ["LightHamHead"]
+__all__ += ["STDCHead", "LRASPPHead", "DepthwiseSeparableFCNHead", "DDRHead", "PIDHead"]

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.instancenorm import _InstanceNorm
@@ -21,8 +22,42 @@ from segwright.models.layers.norm import build_norm_layer
 from segwright.models.utils.weight_init import constant_init, kaiming_init
 from segwright.utils.errors import ConfigError
 
+
+class Conv2dAdaptivePadding(nn.Conv2d):
+    """A conv with TensorFlow's "same" padding (MMCV's ``Conv2dAdaptivePadding``).
+
+    The input is zero-padded (the odd pixel on the bottom/right) so that the output has
+    ``ceil(size / stride)`` pixels; the padding is worked out at each call from the current
+    ``stride`` and ``dilation``, and the ``padding`` argument is ignored.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        dilation: int | tuple[int, int] = 1,
+        groups: int = 1,
+        bias: bool = True,
+    ) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, 0, dilation, groups, bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pads = []
+        for size, k, s, d in zip(x.shape[-2:], self.weight.shape[-2:], self.stride, self.dilation):
+            out = -(-size // s)  # ceil
+            pads.append(max((out - 1) * s + (k - 1) * d + 1 - size, 0))
+        pad_h, pad_w = pads
+        if pad_h or pad_w:
+            x = F.pad(x, [pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2])
+        return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+
 CONVS: dict[str, type[nn.Module]] = {
     "Conv": nn.Conv2d,
+    "Conv2dAdaptivePadding": Conv2dAdaptivePadding,
     "Conv1d": nn.Conv1d,
     "Conv2d": nn.Conv2d,
     "Conv3d": nn.Conv3d,

@@ -26,6 +26,8 @@ from segwright.models.losses.utils import (
     reduce_loss,
     weight_reduce_loss,
 )
+from segwright.models.losses.boundary import BoundaryLoss
+from segwright.models.losses.ohem_cross_entropy import OhemCrossEntropy
 
 __all__ = [
     "Accuracy",
@@ -55,3 +57,4 @@ __all__ = [
     "tversky_loss",
     "weight_reduce_loss",
 ]
+__all__ += ["BoundaryLoss", "OhemCrossEntropy"]

@@ -59,7 +59,9 @@ def cross_entropy(
             # Without avg_non_ignore an ignored pixel counts 1, as it does when no class weight
             # is set, so the result equals MMSeg's wherever MMSeg runs.
             safe = torch.where(valid, label, torch.zeros_like(label))
-            pixel_weight = class_weight.float()[safe] * valid
+            # (summed in the logits' precision, at least float32: float64 runs match MMSeg)
+            weights = class_weight.to(torch.promote_types(class_weight.dtype, torch.float32))
+            pixel_weight = weights[safe] * valid
             avg_factor = pixel_weight.sum()
             if not avg_non_ignore:
                 avg_factor = avg_factor + (~valid).sum()
