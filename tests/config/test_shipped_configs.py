@@ -334,7 +334,10 @@ def test_full_size_heads_match_their_backbones(path: Path):
     elif (model.get("neck") or {}).get("type") in _ZOO["FULL_SIZE_NECKS"]:
         outs = _ZOO["FULL_SIZE_NECKS"][model["neck"]["type"]](model["neck"], outs)
     for head in _as_list(model["decode_head"]) + _as_list(model.get("auxiliary_head")):
+        head = head.get("kernel_generate_head", head)  # K-Net: the wrapped head reads them
         index = head.get("in_index", -1)  # BaseDecodeHead's default
+        if head["type"] == "Mask2FormerHead" and "in_index" not in head:
+            index = list(range(len(outs)))  # it reads every level
         several = isinstance(index, (list, tuple))
         expected = [outs[i] for i in index] if several else outs[index]
         assert (list(head["in_channels"]) if several else head["in_channels"]) == expected

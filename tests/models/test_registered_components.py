@@ -37,7 +37,9 @@ FEAT_CHANNELS = (4, 8, 16, 32)
 FEAT_SIZES = (16, 8, 4, 2)
 
 #: Registered parts that live in a kind's package but are building blocks, not that kind.
-HELPERS_IN_KIND_PACKAGES = {"InterpConv", "DeconvModule"}
+HELPERS_IN_KIND_PACKAGES = {"InterpConv", "DeconvModule", "KernelUpdateHead", "KernelUpdator"}
+HELPERS_IN_KIND_PACKAGES |= {"mmdet.PixelDecoder", "mmdet.TransformerEncoderPixelDecoder"}
+HELPERS_IN_KIND_PACKAGES |= {"mmdet.SinePositionalEncoding", "mmdet.MSDeformAttnPixelDecoder"}
 KIND_PACKAGES = {
     "backbone": "segwright.models.backbones",
     "neck": "segwright.models.necks",

@@ -15,6 +15,13 @@ from segwright.models.task_modules.delta_xywh_coder import (
     bbox2delta,
     delta2bbox,
 )
+from segwright.models.task_modules.hungarian_assigner import HungarianAssigner, MaskPseudoSampler
+from segwright.models.task_modules.match_costs import (
+    ClassificationCost,
+    CrossEntropyLossCost,
+    DiceCost,
+    FocalLossCost,
+)
 from segwright.models.task_modules.max_iou_assigner import MaxIoUAssigner
 from segwright.models.task_modules.random_sampler import RandomSampler
 from segwright.models.task_modules.sampling_result import SamplingResult
@@ -25,6 +32,12 @@ __all__ = [
     "BaseSampler",
     "BboxOverlaps2D",
     "DeltaXYWHBBoxCoder",
+    "ClassificationCost",
+    "CrossEntropyLossCost",
+    "DiceCost",
+    "FocalLossCost",
+    "HungarianAssigner",
+    "MaskPseudoSampler",
     "MaxIoUAssigner",
     "RandomSampler",
     "SamplingResult",
