@@ -70,10 +70,11 @@ def load_config(
 
     In order: the file and its ``_base_`` chain; ``cfg_options`` (``KEY=VALUE`` strings as
     typed after ``--cfg-options``, or a ``{'a.b': value}`` dict), in the config's own style
-    (0.x keys for a 0.x config); ``custom_imports``; then an MMSeg 0.x config is translated,
-    each translated key keeping the file:line of the 0.x key it came from
-    (``Config.explain``); in a 1.x-style config, 0.x ``optimizer`` settings written after
-    ``optim_wrapper`` are applied to it, and other 0.x keys reported (:class:`LoadReport`).
+    (0.x keys for a 0.x config); then an MMSeg 0.x config is translated, each translated key
+    keeping the file:line of the 0.x key it came from (``Config.explain``); in a 1.x-style
+    config, 0.x ``optimizer`` settings written after ``optim_wrapper`` are applied to it, and
+    other 0.x keys reported (:class:`LoadReport`); last ``custom_imports`` (the translation
+    builds nothing, and it names 0.x modules by their 1.x names).
 
     A :class:`Config` that went through ``load_config`` already comes back as it is (apart from
     ``cfg_options``, applied to it as 1.x keys), so callers may load what they were given.
@@ -105,14 +106,14 @@ def load_config(
             cfg.merge_from_options(list(cfg_options))
     if cfg.load_report is not None:
         return cfg
-    if import_custom_modules:
-        cfg.import_custom_modules()
     report = LoadReport()
     if is_legacy_config(cfg):
         cfg, report.notes = translate_config(cfg)
         report.legacy = True
     elif {"optim_wrapper", "train_dataloader"} & set(cfg.keys()):
         cfg, report.applied, report.ignored = apply_legacy_over_native(cfg)
+    if import_custom_modules:  # after the translation, which renames 0.x modules (mmcls)
+        cfg.import_custom_modules()
     object.__setattr__(cfg, "_load_report", report)
     return cfg
 

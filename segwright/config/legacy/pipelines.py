@@ -55,13 +55,17 @@ def _resize_step(step: Mapping[str, Any], key: str) -> dict[str, Any]:
         key,
         "Resize",
     )
-    if step.get("min_size") is not None:
-        raise ConfigError(
-            f"Config key '{key}.min_size': 0.x Resize's min_size has no 1.x equivalent. Remove "
-            "it, or resize with ResizeShortestEdge in the 1.x form."
-        )
     keep_ratio = bool(step.get("keep_ratio", True))
     scales = _scales(step.get("img_scale"), key)
+    min_size = _min_size(step, key, keep_ratio)
+    if min_size is not None:
+        if scales is None or len(scales) != 1 or step.get("ratio_range") is not None:
+            raise ConfigError(
+                f"Config key '{key}.min_size': 0.x Resize's min_size is translated for one fixed "
+                "img_scale only (a random scale floored at min_size has no 1.x transform). "
+                "Remove min_size, or resize with ResizeShortestEdge in the 1.x form."
+            )
+        return _short_edge_resize(scales[0], min_size)
     mode = step.get("multiscale_mode", "range")
     ratio_range = step.get("ratio_range")
     if ratio_range is not None:
@@ -106,6 +110,29 @@ def _resize_step(step: Mapping[str, Any], key: str) -> dict[str, Any]:
     raise ConfigError(
         f"Config key '{key}.multiscale_mode' must be 'range' or 'value', got {mode!r}."
     )
+
+
+def _min_size(step: Mapping[str, Any], key: str, keep_ratio: bool) -> int | None:
+    """0.x ``Resize.min_size`` (read only with ``keep_ratio=True``, as MMSeg 0.30 did)."""
+    min_size = step.get("min_size")
+    if min_size is None or not keep_ratio:
+        return None  # keep_ratio=False: MMSeg 0.30 never read min_size; the caller notes it
+    if not isinstance(min_size, int) or isinstance(min_size, bool) or min_size <= 0:
+        raise ConfigError(
+            f"Config key '{key}.min_size' must be a positive int (MMSeg 0.30 read it as one "
+            f"short-edge length), got {min_size!r}."
+        )
+    return min_size
+
+
+def _short_edge_resize(scale: tuple[int, int], min_size: int) -> dict[str, Any]:
+    """0.30 ``Resize(img_scale=scale, keep_ratio=True, min_size=m)`` as one 1.x transform.
+
+    MMSeg 0.30 then ignored the long edge of ``scale``: it rescaled the image so that its short
+    edge is ``max(min(scale), m)``, long edge unbounded, which is ``ResizeShortestEdge``
+    without ``max_size`` (the same rounding: ``int(x + 0.5)`` of the exact ratio).
+    """
+    return dict(type="ResizeShortestEdge", scale=max(min(scale), min_size), max_size=None)
 
 
 def _flip_step(step: Mapping[str, Any], key: str) -> dict[str, Any]:
@@ -182,8 +209,13 @@ def _views(step: Mapping[str, Any], key: str) -> _Views:
     )
 
 
-def _resize_variants(views: _Views, keep_ratio: bool, single: bool) -> list[dict[str, Any]]:
-    """One Resize per scale (or ratio); ``single``: only the base scale (ratio 1)."""
+def _resize_variants(
+    views: _Views, keep_ratio: bool, single: bool, min_size: int | None = None
+) -> list[dict[str, Any]]:
+    """One Resize per scale (or ratio); ``single``: only the base scale (ratio 1).
+
+    ``min_size`` (0.30 ``Resize.min_size``, needs ``views.scales``): a short-edge resize each.
+    """
     if views.scales is not None:
         scales = views.scales
         if single:
@@ -191,6 +223,8 @@ def _resize_variants(views: _Views, keep_ratio: bool, single: bool) -> list[dict
                 scales = [views.scales[views.ratios.index(1.0)]]
             else:
                 scales = scales[:1]
+        if min_size is not None:
+            return [_short_edge_resize(s, min_size) for s in scales]
         return [dict(type="Resize", scale=s, keep_ratio=keep_ratio) for s in scales]
     ratios = [1.0] if single else list(views.ratios or [])
     return [dict(type="Resize", scale_factor=r, keep_ratio=keep_ratio) for r in ratios]
@@ -270,6 +304,16 @@ def translate_pipeline(
             out.append(_loading_step(step))
         elif name == "Resize":
             out.append(_resize_step(step, step_key))
+            if step.get("min_size") is not None:
+                notes.append(
+                    f"{step_key}: Resize min_size={step['min_size']!r} "
+                    + (
+                        "-> ResizeShortestEdge (short edge max(min(img_scale), min_size), long "
+                        "edge unbounded), as MMSeg 0.30 resized."
+                        if out[-1]["type"] == "ResizeShortestEdge"
+                        else "dropped: MMSeg 0.30 read it only with keep_ratio=True."
+                    )
+                )
         elif name == "RandomFlip":
             out.append(_flip_step(step, step_key))
         else:
@@ -315,11 +359,27 @@ def _translate_msfa(
                 sub_key,
                 "Resize",
             )
-            if sub.get("min_size") is not None:
-                raise ConfigError(f"Config key '{sub_key}.min_size' has no 1.x equivalent.")
             keep_ratio = bool(sub.get("keep_ratio", True))
-            flat.extend(_resize_variants(views, keep_ratio, single=multi))
-            stages.append(_resize_variants(views, keep_ratio, single=False))
+            min_size = _min_size(sub, sub_key, keep_ratio)
+            if min_size is not None:
+                if views.scales is None:
+                    raise ConfigError(
+                        f"Config key '{sub_key}.min_size': with img_ratios and no img_scale the "
+                        "0.x short edge is max(ratio * image short edge, min_size), which no 1.x "
+                        "transform computes. Give MultiScaleFlipAug an img_scale, or remove "
+                        "min_size."
+                    )
+                notes.append(
+                    f"{sub_key}: Resize(keep_ratio=True, min_size={min_size}) -> "
+                    f"ResizeShortestEdge per view (short edge max(min(scale), {min_size}), long "
+                    "edge unbounded), as MMSeg 0.30 resized."
+                )
+            elif sub.get("min_size") is not None:
+                notes.append(
+                    f"{sub_key}.min_size dropped: MMSeg 0.30 read it only with keep_ratio=True."
+                )
+            flat.extend(_resize_variants(views, keep_ratio, single=multi, min_size=min_size))
+            stages.append(_resize_variants(views, keep_ratio, single=False, min_size=min_size))
         elif name == "RandomFlip":
             if views.flip:
                 stages.append(

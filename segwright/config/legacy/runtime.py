@@ -149,8 +149,30 @@ class _RuntimeMixin(_TranslatorBase):
                 f"top-level {name} now configures the {'train' if name == 'train_cfg' else 'test'}"
                 " loop."
             )
+        self._pretrained_vs_init_cfg(model)
         self._losses_v030(model)
         return model
+
+    def _pretrained_vs_init_cfg(self, model: dict[str, Any]) -> None:
+        """``model.pretrained`` beside a backbone's ``Pretrained`` ``init_cfg``: keep the init_cfg.
+
+        A few 0.30 children (the ResNet-18 LoveDA recipes) give the backbone its own
+        ``init_cfg`` under a base whose ``model.pretrained`` names the ResNet-50 weights; MMSeg
+        0.30's backbone asserts on the pair. The backbone's checkpoint is the one meant (MMSeg
+        1.x's versions of those configs load it through ``model.pretrained``), so it wins.
+        """
+        backbone = model.get("backbone")
+        if model.get("pretrained") is None or not isinstance(backbone, Mapping):
+            return
+        init_cfg = backbone.get("init_cfg")
+        if not isinstance(init_cfg, Mapping) or init_cfg.get("type") != "Pretrained":
+            return
+        pretrained = model.pop("pretrained")
+        self.note(
+            f"model.pretrained={pretrained!r} dropped: model.backbone.init_cfg loads "
+            f"{init_cfg.get('checkpoint')!r} (MMSeg 0.30's backbone refused the pair: it "
+            "asserted that only one is set)."
+        )
 
     def _losses_v030(self, model: dict[str, Any]) -> None:
         """Losses whose definition changed after 0.x become their MMSeg 0.30 form (in place)."""
@@ -207,6 +229,8 @@ class _RuntimeMixin(_TranslatorBase):
         for name in _KEPT_KEYS:
             if name in src:
                 out[name] = src.pop(name)
+        if isinstance(out.get("custom_imports"), Mapping):
+            out["custom_imports"] = self._custom_imports(out["custom_imports"])
         resume_from = src.pop("resume_from", None)
         auto_resume = src.pop("auto_resume", None)
         if resume_from is not None:
@@ -265,6 +289,29 @@ class _RuntimeMixin(_TranslatorBase):
         for name in ("visualizer", "log_processor"):
             if name in src and name not in out:
                 out[name] = src.pop(name)
+
+    def _custom_imports(self, custom_imports: Mapping[str, Any]) -> dict[str, Any]:
+        """``mmcls`` modules (MMClassification, renamed MMPretrain in 1.x) under their 1.x name."""
+        imports = custom_imports.get("imports")
+        names = [imports] if isinstance(imports, str) else imports
+        if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+            return dict(custom_imports)  # import_custom_modules says what is wrong
+        renamed = [
+            "mmpretrain" + n[len("mmcls") :] if n == "mmcls" or n.startswith("mmcls.") else n
+            for n in names
+        ]
+        if renamed == list(names):
+            return dict(custom_imports)
+        self.note(
+            f"custom_imports {[n for n in names if n not in renamed]} -> {renamed}: MMSeg 0.x "
+            "configs imported MMClassification (mmcls) for its backbones, which MMSeg 1.x's "
+            "configs import as mmpretrain (segwright provides mmpretrain.models' ConvNeXt and "
+            "PoolFormer; an mmpretrain you installed is used as it is)."
+        )
+        return {
+            **custom_imports,
+            "imports": renamed if not isinstance(imports, str) else renamed[0],
+        }
 
     def _helpers(self) -> None:
         """Top-level helper variables: 0.x pipelines in 1.x form; img_norm_cfg goes."""
