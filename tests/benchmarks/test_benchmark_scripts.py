@@ -90,3 +90,51 @@ def test_det_quick_run_reports_the_op_share_and_ends_with_the_overhead_ratio():
     rows = {line.split(" median")[0].strip() for line in lines if line.startswith("  ")}
     assert {"nms (rpn) in place", "roi_align 7 replayed", "roi_align 14 replayed"} <= rows, rows
     assert "roi_align 28 replayed" in rows  # the mask targets, pooled with RoIAlign too
+
+
+def test_vs_mmseg_without_the_reference_venv_says_how_to_build_it(tmp_path):
+    import os
+
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "vs_mmseg.py"), "--rounds", "1"],
+        cwd=BENCHMARKS.parent,
+        env={**os.environ, "MMSEG_REFERENCE_VENV": str(tmp_path / "absent")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "MMSeg reference venv not found" in done.stderr
+    assert "shared/tools/mmseg-reference/setup.sh" in done.stderr
+
+
+def test_vs_mmseg_quick_segwright_side_reports_losses_and_times():
+    # CI has no reference venv: only segwright's side, at tiny size, one case.
+    lines = run_script(
+        "vs_mmseg.py", "--segwright-only", "--quick", "--cases", "unet", "--rounds", "1"
+    )
+    assert any(line.startswith("first-iteration losses, segwright: aux.loss_ce:") for line in lines)
+    assert any(re.match(r"round 0 segwright: wall +[\d.]+ s, mean iter", x) for x in lines)
+    assert lines[-1] == "segwright side only: no ratio (the MMSeg side was not run)"
+
+
+def test_gpu_suite_dry_run_runs_the_cpu_steps_and_writes_a_dry_section(tmp_path):
+    import os
+
+    out = tmp_path / "gpu.md"
+    done = subprocess.run(
+        ["bash", str(BENCHMARKS / "gpu_suite.sh"), "--dry-run", "--out", str(out)],
+        cwd=BENCHMARKS.parent,
+        env={**os.environ, "PYTHON": sys.executable, "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "--dry-run: CPU smoke steps only" in done.stdout
+    section = out.read_text()
+    assert section.startswith("## GPU figures: DRY RUN on the CPU (no GPU figures)")
+    assert "### overhead.py (ok)" in section
+    assert "### speed.py, toy, batch 2 (ok)" in section
+    assert "| channels_last |" in section
+    assert re.search(r"### sync test \((ok|PLACEHOLDER)\)", section)
