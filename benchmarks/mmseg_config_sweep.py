@@ -70,8 +70,9 @@ FAILED = "translation/loading"
 
 
 def failure_kind(reason: str) -> str:
-    """:data:`UNSUPPORTED` for an unknown model type (a family not written yet), else :data:`FAILED`."""
-    return UNSUPPORTED if reason.startswith("RegistryError: Unknown model type") else FAILED
+    """:data:`UNSUPPORTED` for an unknown or left-out model type (VPD, SAN), else :data:`FAILED`."""
+    unknown = reason.startswith("RegistryError: Unknown model type")
+    return UNSUPPORTED if unknown or "which segwright leaves out" in reason else FAILED
 
 
 def _plain(value):

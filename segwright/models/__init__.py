@@ -7,6 +7,7 @@ from segwright.models import (  # noqa: F401
     detectors,
     heads,
     layers,
+    left_out,
     losses,
     necks,
     preprocessor,

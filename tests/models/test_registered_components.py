@@ -517,7 +517,9 @@ def segwright_parts() -> dict[str, Any]:
     parts = {}
     for name in MODELS.names():
         obj = MODELS.get(name)
-        if getattr(obj, "__module__", "").startswith("segwright."):
+        if getattr(obj, "__module__", "").startswith("segwright.") and not getattr(
+            obj, "left_out", False
+        ):  # left-out families (VPD, SAN) only say why: tests/models/test_left_out.py
             parts[name] = obj
     return parts
 
