@@ -16,8 +16,13 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from segwright.utils.errors import ConfigError, RegistryError
-from segwright.utils.suggest import did_you_mean
+from segwright.utils.errors import (
+    ConfigError,
+    RegistryError,
+    SegwrightError,
+    config_error_like,
+)
+from segwright.utils.suggest import close_matches, did_you_mean
 
 #: Scope prefixes found in OpenMMLab configs (``type='mmseg.EncoderDecoder'``); they name our own classes.
 KNOWN_SCOPES = ("segwright", "mmseg", "mmengine", "mmcv", "mmdet", "mmpretrain", "mmcls")
@@ -390,9 +395,16 @@ def check_arguments(obj: Any, kwargs: Mapping[str, Any], label: str) -> None:
         and p.name not in kwargs
     ]
     if missing:
+        given = [k for k in kwargs if k not in accepted]
+        hints = "".join(
+            f" Given {k!r}: did you mean {m!r}?"
+            for k in given
+            for m in close_matches(k, missing, n=1)
+        )
         raise ConfigError(
             f"{label}{_describe_path()} is missing required argument(s) "
-            f"{', '.join(repr(k) for k in missing)}. Accepted arguments: {', '.join(accepted)}."
+            f"{', '.join(repr(k) for k in missing)}.{hints} Accepted arguments: "
+            f"{', '.join(accepted)}."
         )
 
 
@@ -423,7 +435,37 @@ def build_from_cfg(
     obj = resolve_type(registry, obj_type)
     label = getattr(obj, "__name__", repr(obj))
     check_arguments(obj, args, label)
-    return obj(**args)
+    try:
+        return obj(**args)
+    except SegwrightError as exc:
+        raise _with_path(exc) from None
+    except (TypeError, ValueError, IndexError, AssertionError) as exc:
+        if not isinstance(obj, type):
+            raise  # a build function may raise for its own reasons
+        # A value of the right name but the wrong type or range (num_classes=2.0, prob=1.5)
+        # fails inside the class or in torch: say which config key it came from.
+        raise config_error_like(exc)(
+            f"{label}{_describe_path()} cannot be built from its arguments: "
+            f"{type(exc).__name__}: {exc}. Check the values of "
+            f"{', '.join(f'{k}={v!r}' for k, v in args.items() if k in cfg and not _is_built(v))[:400]}."
+        ) from exc
+
+
+def _with_path(exc: SegwrightError) -> SegwrightError:
+    """``exc`` with the config key it was raised under, unless its message has it already."""
+    path = current_build_path()
+    message = str(exc)
+    if not path or path in message or len(exc.args) != 1:
+        return exc
+    try:
+        return type(exc)(f"{message} (config key '{path}')")
+    except Exception:  # noqa: BLE001 - an error class with another signature: leave it
+        return exc
+
+
+def _is_built(value: Any) -> bool:
+    """An object passed in (a module, a dataset), not a config value worth printing."""
+    return not isinstance(value, (int, float, str, bool, list, tuple, dict, type(None)))
 
 
 def build_if_dict(value: Any, registry: Registry, key: str = "", **default_args: Any) -> Any:

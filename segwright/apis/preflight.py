@@ -9,7 +9,12 @@ by some number (UNet) must get such inputs at validation too, not only in traini
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
 from typing import Any
+
+import torch
+from torch import nn
 
 from segwright.datasets.checks import check_dataset_labels, classes_setting
 from segwright.engine.hooks import Hook
@@ -26,19 +31,152 @@ def model_num_classes(model: Any) -> int | None:
     return int(value) if isinstance(value, int) else None
 
 
+def decode_heads(model: Any) -> list[tuple[str, Any]]:
+    """``(config key, head)`` of every decode and auxiliary head (lists give ``[i]`` keys)."""
+    model = getattr(model, "module", model)
+    found = []
+    for name in ("decode_head", "auxiliary_head"):
+        head = getattr(model, name, None)
+        if isinstance(head, nn.ModuleList):
+            found += [(f"model.{name}[{i}]", h) for i, h in enumerate(head)]
+        elif head is not None:
+            found.append((f"model.{name}", head))
+    return found
+
+
 def check_num_classes(model: Any, dataset: Any, where: str) -> None:
-    """The model predicts as many classes as the dataset names."""
+    """The model and each of its heads predict as many classes as the dataset names."""
     classes = (getattr(dataset, "metainfo", None) or {}).get("classes")
-    num_classes = model_num_classes(model)
-    if not classes or num_classes is None or len(classes) == num_classes:
+    if not classes:
+        return
+    found = [
+        (f"{key}.num_classes", getattr(head, "num_classes", None))
+        for key, head in decode_heads(model)
+    ]
+    found = [(k, v) for k, v in found if isinstance(v, int) and not isinstance(v, bool)]
+    if not found and model_num_classes(model) is not None:
+        found = [("model.num_classes", model_num_classes(model))]
+    wrong = [(k, v) for k, v in found if v != len(classes)]
+    if not wrong:
         return
     shown = ", ".join(map(str, list(classes)[:6])) + (", ..." if len(classes) > 6 else "")
+    heads = ", ".join(f"{k}={v}" for k, v in wrong)
     raise ConfigError(
-        f"The model predicts {num_classes} classes (model.decode_head.num_classes) but "
-        f"{where} has {len(classes)} ({shown}). Set num_classes={len(classes)} in "
-        "model.decode_head (and every auxiliary head), or choose the classes with "
+        f"{heads}, but {where} has {len(classes)} classes ({shown}). Every head must predict "
+        f"the dataset's classes: set num_classes={len(classes)} in "
+        f"{' and '.join(k.rsplit('.', 1)[0] for k, _ in wrong)}, or choose the classes with "
         f"{where}.{classes_setting(dataset)}."
     )
+
+
+def check_ignore_index(model: Any, dataset: Any, where: str, evaluator: Any = None) -> None:
+    """Heads, dataset, metric and the preprocessor's ``seg_pad_val`` agree on ``ignore_index``.
+
+    A disagreement trains or scores the ignored (or padded) pixels as a class, or fails deep in
+    the loss with an out-of-range target.
+    """
+    model = getattr(model, "module", model)
+    values = [
+        (f"{key}.ignore_index", getattr(head, "ignore_index", None))
+        for key, head in decode_heads(model)
+    ]
+    values.append((f"{where}.ignore_index", getattr(dataset, "ignore_index", None)))
+    for index, metric in enumerate(getattr(evaluator, "metrics", None) or []):
+        key = where.replace("dataloader.dataset", "evaluator")
+        values.append((f"{key}[{index}].ignore_index", getattr(metric, "ignore_index", None)))
+    pad = getattr(getattr(model, "data_preprocessor", None), "seg_pad_val", None)
+    values.append(("model.data_preprocessor.seg_pad_val", pad))
+    values = [
+        (k, int(v)) for k, v in values if isinstance(v, (int, float)) and not isinstance(v, bool)
+    ]
+    if len({v for _, v in values}) <= 1:
+        return
+    common = Counter(v for _, v in values).most_common(1)[0][0]
+    odd = [f"{k}={v}" for k, v in values if v != common]
+    raise ConfigError(
+        f"ignore_index disagrees: {', '.join(odd)}, while "
+        f"{', '.join(k for k, v in values if v == common)} use {common}. Pixels one part "
+        "ignores another would train or score as a class (or fail with an out-of-range "
+        f"target). Use one value everywhere (MMSeg's is 255), e.g. set {odd[0].split('=')[0]}="
+        f"{common}."
+    )
+
+
+def first_sample(dataset: Any, where: str) -> Any:
+    """Sample 0 after the pipeline; a ConfigError when the pipeline does not pack it."""
+    if not len(dataset):
+        return None
+    sample = dataset[0]
+    inputs = sample.get("inputs") if isinstance(sample, Mapping) else None
+    if isinstance(inputs, torch.Tensor) and "data_samples" in sample:
+        return sample
+    got = sorted(sample) if isinstance(sample, Mapping) else type(sample).__name__
+    raise ConfigError(
+        f"The pipeline of {where} gives samples without an image tensor under 'inputs' and "
+        f"'data_samples' (got {got}). It must read the image (LoadImageFromFile first) and end "
+        f"with dict(type='PackSegInputs') (PackDetInputs for detection): check {where}.pipeline."
+    )
+
+
+def check_head_inputs(model: Any, sample: Any) -> None:
+    """Each head's ``in_index``/``in_channels`` fit the backbone's (and neck's) outputs.
+
+    One forward pass of sample 0 without gradients, in eval mode (BatchNorm statistics stay as
+    they are); a mismatch would otherwise be a raw torch RuntimeError at iteration 0.
+    """
+    model = getattr(model, "module", model)
+    extract = getattr(model, "extract_feat", None)
+    preprocess = getattr(model, "data_preprocessor", None)
+    if sample is None or extract is None or preprocess is None or not decode_heads(model):
+        return
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            batch = preprocess(
+                dict(inputs=[sample["inputs"]], data_samples=[sample["data_samples"]]), False
+            )
+            feats = extract(batch["inputs"])
+            for key, head in decode_heads(model):
+                _check_one_head(key, head, feats)
+    finally:
+        model.train(was_training)
+
+
+def _channels(feats: Any) -> list[int]:
+    return (
+        [int(f.shape[1]) for f in feats]
+        if isinstance(feats, (list, tuple))
+        else [int(feats.shape[1])]
+    )
+
+
+def _check_one_head(key: str, head: Any, feats: Any) -> None:
+    if not isinstance(feats, (list, tuple)) or not hasattr(head, "in_index"):
+        return
+    channels = _channels(feats)
+    indices = head.in_index if isinstance(head.in_index, (list, tuple)) else [head.in_index]
+    bad = [i for i in indices if not isinstance(i, int) or not -len(channels) <= i < len(channels)]
+    if bad:
+        raise ConfigError(
+            f"{key}.in_index={head.in_index!r}, but the backbone (and neck) give "
+            f"{len(channels)} feature maps (indices 0..{len(channels) - 1}, channels "
+            f"{channels}). Pick in_index among them (or the backbone's out_indices)."
+        )
+    try:
+        head.forward(feats)
+    except RuntimeError as exc:
+        if "channels" not in str(exc) and "size" not in str(exc):
+            raise
+        chosen = [channels[i] for i in indices]
+        raise ConfigError(
+            f"{key}.in_channels={head.in_channels!r} does not fit its inputs: in_index="
+            f"{head.in_index!r} selects feature maps with {chosen} channels (the backbone and "
+            f"neck give {channels}). Set {key}.in_channels to "
+            f"{chosen[0] if len(chosen) == 1 else chosen} (torch said: {exc})."
+        ) from exc
+    except TypeError:  # a cascade head's forward needs more than the features
+        return
 
 
 #: The heads of a detector that classify, by their config key under ``model`` (MMDetection's
@@ -171,12 +309,12 @@ class SegPreflightHook(Hook):
 
     def before_train(self, runner: Any) -> None:
         dataset = runner.train_loop.dataloader.dataset
-        check_num_classes(runner.model, dataset, "train_dataloader.dataset")
-        check_detector_num_classes(runner.model, dataset, "train_dataloader.dataset")
+        self._check_model_and_data(runner, dataset, "train_dataloader.dataset", heads=True)
         if runner.val_loop is not None:
             val_dataset = runner.val_loop.dataloader.dataset
-            check_num_classes(runner.model, val_dataset, "val_dataloader.dataset")
-            check_detector_num_classes(runner.model, val_dataset, "val_dataloader.dataset")
+            self._check_model_and_data(
+                runner, val_dataset, "val_dataloader.dataset", runner.val_loop
+            )
             check_input_divisibility(runner.model, val_dataset, "val_dataloader.dataset")
         report = check_dataset_labels(dataset, num_samples=self.num_samples)
         for warning in report.warnings:
@@ -189,3 +327,33 @@ class SegPreflightHook(Hook):
             runner.logger.info(
                 f"Pre-flight: {report.num_checked} label maps checked; label values (share of pixels): {shares}."
             )
+
+    def before_val(self, runner: Any) -> None:
+        if runner.train_loop is None:  # `segwright val` / Runner.val(); in training, checked
+            self._check_eval(runner, runner.val_loop, "val")
+
+    def before_test(self, runner: Any) -> None:
+        self._check_eval(runner, runner.test_loop, "test")
+
+    def _check_eval(self, runner: Any, loop: Any, mode: str) -> None:
+        if loop is None or getattr(self, f"_checked_{mode}", False):
+            return
+        setattr(self, f"_checked_{mode}", True)
+        where = f"{mode}_dataloader.dataset"
+        self._check_model_and_data(runner, loop.dataloader.dataset, where, loop, heads=True)
+        check_input_divisibility(runner.model, loop.dataloader.dataset, where)
+
+    @staticmethod
+    def _check_model_and_data(
+        runner: Any, dataset: Any, where: str, loop: Any = None, heads: bool = False
+    ) -> None:
+        """Classes, ignore_index, packed samples and (``heads``) the heads' inputs."""
+        model = runner.model
+        check_num_classes(model, dataset, where)
+        check_detector_num_classes(model, dataset, where)
+        check_ignore_index(model, dataset, where, getattr(loop, "evaluator", None))
+        if getattr(getattr(model, "module", model), "data_preprocessor", None) is None:
+            return  # not a segmentor fed by a pipeline (a toy model, a plain module)
+        sample = first_sample(dataset, where)
+        if heads:
+            check_head_inputs(model, sample)

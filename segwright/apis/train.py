@@ -7,6 +7,7 @@ from typing import Any
 
 from segwright.apis import preflight  # noqa: F401  (registers SegPreflightHook)
 from segwright.config import Config, load_config
+from segwright.config.checks import check_work_dir
 
 
 def build_runner(cfg: Config | str | os.PathLike) -> Any:
@@ -18,6 +19,7 @@ def build_runner(cfg: Config | str | os.PathLike) -> Any:
     from segwright.engine.runner import Runner
 
     cfg = load_config(cfg)  # an MMSeg 0.x config is translated before hooks are added
+    check_work_dir(cfg.get("work_dir"))  # again: the CLI's --work-dir is set after loading
     hooks = dict(cfg.get("default_hooks") or {})
     hooks.setdefault("preflight", dict(type="SegPreflightHook"))
     cfg.default_hooks = hooks

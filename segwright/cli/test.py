@@ -54,8 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from segwright.apis.test_outputs import SegTestOutputHook
+    from segwright.apis.train import build_runner
     from segwright.cli.config_loading import load_config, log_translation_notes
-    from segwright.engine.runner import Runner
 
     notes: list[str] = []
     cfg, _ = load_config(args.config, args.cfg_options, notes=notes)
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         cfg.trust_checkpoint = True
     if args.allow_partial:
         cfg.allow_partial_checkpoint = True
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)  # with the pre-flight checks (classes, ignore_index, heads)
     log_translation_notes(runner, notes)  # into the run's log file, not only the console
     if args.show_dir or args.out:
         runner.register_hook(SegTestOutputHook(show_dir=args.show_dir, out_dir=args.out))

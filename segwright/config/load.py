@@ -26,12 +26,15 @@ class LoadReport:
         notes: The 0.x translation's notes (what changed meaning or was dropped).
         applied: 0.x keys of a 1.x-style config applied to their 1.x keys, with file:line.
         ignored: 0.x keys of a 1.x-style config that nothing reads -> where they were set.
+        run_notes: ``(level, text)`` from :func:`segwright.config.checks.check_run_keys`
+            (compatibility keys without effect, values moved to where they act).
     """
 
     legacy: bool = False
     notes: list[str] = field(default_factory=list)
     applied: list[str] = field(default_factory=list)
     ignored: dict[str, str] = field(default_factory=dict)
+    run_notes: list[tuple[str, str]] = field(default_factory=list)
 
     def messages(self) -> list[tuple[str, str]]:
         """``(level, text)`` pairs to log for a run: ``'info'`` or ``'warning'``."""
@@ -57,7 +60,7 @@ class LoadReport:
                     "how), or delete them.",
                 )
             )
-        return out
+        return out + list(self.run_notes)
 
 
 def load_config(
@@ -90,6 +93,7 @@ def load_config(
     Raises:
         ConfigError: The file, an override or a 0.x key is wrong (the message says which).
     """
+    from segwright.config.checks import check_run_keys
     from segwright.config.legacy import is_legacy_config, translate_config
     from segwright.config.legacy.over_native import apply_legacy_over_native
 
@@ -114,6 +118,7 @@ def load_config(
         cfg, report.applied, report.ignored = apply_legacy_over_native(cfg)
     if import_custom_modules:  # after the translation, which renames 0.x modules (mmcls)
         cfg.import_custom_modules()
+    report.run_notes = check_run_keys(cfg)
     object.__setattr__(cfg, "_load_report", report)
     return cfg
 

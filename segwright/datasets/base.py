@@ -237,7 +237,8 @@ class BaseSegDataset(BaseDataset):
         name = type(self).__name__
         img_dir = self.data_prefix.get("img_path") or "."
         if not data:
-            where = f"listed in {self.ann_file!r}" if self.ann_file else f"under {img_dir!r}"
+            split = self.ann_file and not os.path.isdir(self.ann_file)  # '' joins to data_root
+            where = f"listed in {self.ann_file!r}" if split else f"under {img_dir!r}"
             census = suffix_census(img_dir)
             found = ", ".join(f"{n} '{ext}'" for ext, n in census.most_common(3) if ext)
             hint = f" The folder holds {found} files: set img_suffix accordingly." if found else ""
@@ -245,7 +246,7 @@ class BaseSegDataset(BaseDataset):
                 f"{name} is empty: no images ending with img_suffix={self.img_suffix!r} "
                 f"{where}.{hint}"
             )
-        if self.ann_file:
+        if self.ann_file and not os.path.isdir(self.ann_file):
             missing_imgs = [d["img_path"] for d in data if not os.path.isfile(d["img_path"])]
             if missing_imgs:
                 raise DatasetError(

@@ -327,6 +327,30 @@ def _dataset_level_problem(
     return None
 
 
+def check_image_size(img_path: Any, shape: tuple[int, ...], seg_path: str) -> None:
+    """A label map has the size of its image (the image's header is read, not its pixels).
+
+    Raises:
+        DatasetError: The sizes differ.
+    """
+    try:
+        from PIL import Image
+
+        with Image.open(img_path) as image:
+            width, height = image.size
+    except Exception:  # noqa: BLE001 - an unreadable image is reported when it is loaded
+        return
+    # Swapped sides may be an EXIF rotation, which loading applies; the loaded image is
+    # compared again in LoadAnnotations.
+    if tuple(shape) not in ((height, width), (width, height)):
+        raise DatasetError(
+            f"Label map {seg_path} is {shape[0]}x{shape[1]} (height x width) but its image "
+            f"{img_path} is {height}x{width}. Each label map must have its image's size: check "
+            "that the two files belong together (data_prefix, suffixes) or re-export the label "
+            "map at the image's size."
+        )
+
+
 def check_dataset_labels(
     dataset: Any, num_samples: int = 20, mode: str | None = None
 ) -> LabelCheckReport:
@@ -387,6 +411,7 @@ def _check_one(dataset: Any, num_samples: int, mode: str, report: LabelCheckRepo
                 info.get("reduce_zero_label", False) if reduce_override is None else reduce_override
             )
             raw_labels = to_label_array(raw, path)
+            check_image_size(info.get("img_path"), raw_labels.shape[:2], path)
             labels = remap_labels(raw_labels, reduce, info.get("label_map"))
             if reduce:
                 zeros_ignored += int(np.count_nonzero(raw_labels == 0))

@@ -94,6 +94,11 @@ class BaseDataset(Dataset):
             merged[key] = value
         if "classes" in merged and merged["classes"] is not None:
             merged["classes"] = tuple(merged["classes"])
+            if not merged["classes"]:
+                raise ConfigError(
+                    f"{cls.__name__}: metainfo.classes is empty. Name the classes, e.g. "
+                    "metainfo=dict(classes=('background', 'road')), or leave classes out."
+                )
         return merged
 
     @property

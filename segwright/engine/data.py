@@ -26,6 +26,7 @@ from segwright.engine.rng import sample_seed, seeded_rng
 from segwright.registry import DATA_SAMPLERS, DATASETS, FUNCTIONS, build_if_dict
 from segwright.utils.dist import get_rank, get_world_size
 from segwright.utils.errors import ConfigError
+from segwright.utils.suggest import did_you_mean
 
 
 class SampleIndex(int):
@@ -323,8 +324,13 @@ def build_dataloader(
     if not isinstance(cfg, Mapping):
         raise ConfigError(f"{key} must be a dict or a DataLoader, got {type(cfg).__name__}.")
     cfg = dict(cfg)
-    if "dataset" not in cfg:
-        raise ConfigError(f"{key} has no 'dataset'. Add dataset=dict(type=..., ...).")
+    if cfg.get("dataset") is None:
+        near = did_you_mean("dataset", [k for k in cfg if isinstance(k, str)])
+        raise ConfigError(
+            f"{key} has no 'dataset'.{near} Add dataset=dict(type=..., ...). Keys given: "
+            f"{', '.join(map(str, cfg)) or '(none)'}."
+        )
+    _check_loader_values(cfg, key)
     dataset = build_if_dict(cfg.pop("dataset"), DATASETS, key=f"{key}.dataset")
     if hasattr(dataset, "full_init"):
         dataset.full_init()
@@ -333,6 +339,12 @@ def build_dataloader(
             f"{key}.dataset built a {type(dataset).__name__}, which is not a dataset."
         )
     sampler_cfg = cfg.pop("sampler", dict(type="DefaultSampler", shuffle=True))
+    if sampler_cfg is None or isinstance(sampler_cfg, str):
+        raise ConfigError(
+            f"{key}.sampler must be a dict(type=...) or a sampler, got {sampler_cfg!r}. Use "
+            "sampler=dict(type='InfiniteSampler', shuffle=True) for iteration-based training, "
+            "dict(type='DefaultSampler', shuffle=True) for epochs, shuffle=False to evaluate."
+        )
     if isinstance(sampler_cfg, Mapping):
         sampler_cfg = dict(sampler_cfg)
         sampler_cfg.setdefault("seed", seed)
@@ -383,6 +395,22 @@ def build_dataloader(
         generator=generator,
         **cfg,
     )
+
+
+def _check_loader_values(cfg: Mapping[str, Any], key: str) -> None:
+    """``batch_size``, ``num_workers``: whole numbers in range (torch would round 2.5 or raise)."""
+    for name, low in (("batch_size", 1), ("num_workers", 0), ("prefetch_factor", 1)):
+        if name not in cfg or (name == "prefetch_factor" and cfg[name] is None):
+            continue
+        value = cfg[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ConfigError(
+                f"{key}.{name} must be a whole number >= {low}, got {value!r}"
+                f"{f' ({type(value).__name__})' if not isinstance(value, int) else ''}."
+            )
+    for name in ("drop_last", "pin_memory", "persistent_workers"):
+        if name in cfg and not isinstance(cfg[name], bool):
+            raise ConfigError(f"{key}.{name} must be True or False, got {cfg[name]!r}.")
 
 
 def shutdown_workers(loader: Any) -> None:

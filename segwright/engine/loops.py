@@ -5,11 +5,19 @@ A non-finite loss stops the run with a message naming the iteration and the loss
 (``on_nonfinite_loss='stop'``, default) or skips that update (``'skip'``, until
 ``max_consecutive_skips`` updates in a row were skipped). Weights and buffers are checked for
 NaN/Inf at each log interval (``check_finite``) and before every checkpoint save, with one fused
-reduction read there, so the iterations in between add no host-device sync.
+reduction read there.
+
+No iteration between two log lines waits for the device. The step's log values are copied
+once on the device (``DeviceValues``; hooks and the log store get that copy), and in 'stop' mode
+the losses are read there together at the same points as the weights:
+the first bad iteration is still named exactly, but its update (and those up to the check) has
+been applied. ``check_finite='every_iter'`` reads each loss before its update, and 'skip' mode
+must (it decides the update), so both cost one host-device sync per iteration.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +26,13 @@ from torch.utils.data import DataLoader
 
 from segwright.engine import finite
 from segwright.engine.data import index_sampler
+from segwright.engine.logging.store import DeviceValues, read_all
+from segwright.engine.loop_checks import (
+    check_dynamic_intervals,
+    check_interval,
+    check_train_loop,
+    val_interval_at,
+)
 from segwright.engine.model import NonFiniteLossError
 from segwright.engine.rng import preserved_rng, restore_rng_state
 from segwright.registry import LOOPS
@@ -40,10 +55,12 @@ class _TrainLoopBase:
             NaN/Inf.
         max_consecutive_skips: In 'skip' mode, stop once this many updates in a row were
             skipped (0: never stop).
-        check_finite: When weights and buffers are checked for NaN/Inf during training:
-            'log_interval' (default; one host read per LoggerHook interval), 'every_iter' (one
-            per iteration: names the first bad iteration exactly) or 'off' (also lets
-            checkpoints with non-finite values be saved, for models that keep such buffers).
+        check_finite: When weights, buffers and the loss are checked for NaN/Inf during
+            training: 'log_interval' (default; one host read per LoggerHook interval and before
+            each checkpoint save), 'every_iter' (one per iteration, each loss before its update:
+            names the first bad iteration exactly and leaves its weights untouched) or 'off' (the
+            weights are not checked, which also lets checkpoints with non-finite values be saved,
+            for models that keep such buffers; the loss is, as with 'log_interval').
     """
 
     by_epoch = False
@@ -70,17 +87,21 @@ class _TrainLoopBase:
         self.runner = runner
         self.dataloader = dataloader
         self.val_begin = val_begin
-        self.val_interval = val_interval
+        self.val_interval = check_interval("val_interval", val_interval, type(self).__name__)
         self.on_nonfinite_loss = on_nonfinite_loss
         self.max_consecutive_skips = _check_count(
             "max_consecutive_skips", max_consecutive_skips, type(self).__name__
         )
         self.check_finite = check_finite
+        # 'skip' decides each update, 'every_iter' stops before it: both read every loss at once.
+        self.eager_loss_check = on_nonfinite_loss == "skip" or check_finite == "every_iter"
+        self._unread_losses: list[tuple[int, DeviceValues]] = []  # (iteration, its log values)
         self._iter = 0
         self._epoch = 0
         self.skipped_iters: list[int] = []
         self._consecutive_skips = 0
         self._check_interval: int | None = None
+        self._checked = False
         self._first_loss: tuple[float, int] | None = None
         self._explosion_reported = False
         # Set by Runner.resume: generator states to restore once the data position is restored.
@@ -113,24 +134,62 @@ class _TrainLoopBase:
         except NonFiniteLossError as exc:
             outputs = None
             self._skip_or_stop(exc)
-        if self._state_check_due():
-            self._check_state(f"after iteration {self._iter + 1}")
-            self._watch_loss(outputs)
+        if outputs and all(isinstance(v, torch.Tensor) for v in outputs.values()):
+            # One copy on the device (no sync), which the hooks and the log store get too.
+            outputs = DeviceValues(outputs)
+            if not self.eager_loss_check and "loss" in outputs:
+                self._unread_losses.append((self._iter + 1, outputs))
+        if self._check_due(batch_idx):
+            where = f"after iteration {self._iter + 1}"
+            read = self.check_losses(where)
+            if self.check_finite != "off":
+                self._checked = True
+                self._check_state(where)
+                if read:
+                    self._watch_loss(read[-1][1]["loss"])
+                elif outputs and isinstance(outputs.get("loss"), torch.Tensor):
+                    self._watch_loss(float(outputs["loss"]))  # eager check: read at checks only
         runner.call_hook(
             "after_train_iter", batch_idx=batch_idx, data_batch=data_batch, outputs=outputs
         )
         self._iter += 1
 
+    def check_losses(self, where: str) -> list[tuple[int, dict[str, float]]]:
+        """Read the losses kept on the device since the last check (one host read for all).
+
+        Called at the loop's checks and before every checkpoint save. Returns the iterations
+        and their log values, oldest first.
+
+        Raises:
+            TrainingError: One of those losses is NaN/Inf (the first one is named).
+        """
+        unread, self._unread_losses = self._unread_losses, []
+        read_all(values for _, values in unread)
+        read = [(iteration, values.as_floats()) for iteration, values in unread]
+        for iteration, terms in read:
+            if not math.isfinite(terms["loss"]):
+                raise self._loss_error(
+                    iteration,
+                    terms,
+                    f" {where}, where the losses are checked (train_cfg.check_finite="
+                    "'every_iter' checks each one before its update)",
+                )
+        return read
+
+    def _loss_error(self, iteration: int, terms: dict[str, float], found: str = "") -> Exception:
+        listed = ", ".join(f"{k}={v:.4g}" for k, v in terms.items())
+        return TrainingError(
+            f"The loss is not finite at iteration {iteration} ({listed}), lr "
+            f"{finite.current_lr(self.runner)}. Training stopped{found}. "
+            f"{finite.last_good_sentence(self.runner)} Lower the learning rate, add clip_grad to "
+            "optim_wrapper, check the labels, or set train_cfg.on_nonfinite_loss='skip'."
+        )
+
     def _skip_or_stop(self, exc: NonFiniteLossError) -> None:
         runner, iteration = self.runner, self._iter + 1
         terms = ", ".join(f"{k}={v:.4g}" for k, v in exc.log_vars.items())
         if self.on_nonfinite_loss == "stop":
-            raise TrainingError(
-                f"The loss is not finite at iteration {iteration} ({terms}), lr "
-                f"{finite.current_lr(runner)}. Training stopped. "
-                f"{finite.last_good_sentence(runner)} Lower the learning rate, add clip_grad to "
-                "optim_wrapper, check the labels, or set train_cfg.on_nonfinite_loss='skip'."
-            ) from None
+            raise self._loss_error(iteration, exc.log_vars) from None
         runner.optim_wrapper.zero_grad()
         self.skipped_iters.append(self._iter)
         self._consecutive_skips += 1
@@ -149,13 +208,15 @@ class _TrainLoopBase:
                 "train_cfg.max_consecutive_skips (0: never stop)."
             ) from None
 
-    def _state_check_due(self) -> bool:
-        """Whether to check this iteration (one host read): the first, each log interval's last.
+    def _check_due(self, batch_idx: int) -> bool:
+        """Whether to check this iteration (host reads): the first, and where LoggerHook logs.
 
         The first one of a run (or of a resumed run) shows a wrong lr at once; with
-        ``check_finite='every_iter'`` every iteration is checked.
+        ``check_finite='every_iter'`` every iteration is checked. With 'off' only the losses
+        kept on the device are checked, where LoggerHook logs.
         """
-        if self.check_finite == "off":
+        off = self.check_finite == "off"
+        if off and not self._unread_losses:
             return False
         if self._check_interval is None:
             from segwright.engine.hooks.logger_hook import LoggerHook
@@ -164,8 +225,10 @@ class _TrainLoopBase:
             interval = loggers[0].interval if loggers else 10
             self._check_interval = 1 if self.check_finite == "every_iter" else max(interval, 1)
         done = self._iter + 1
-        first = self._first_loss is None  # also the first iteration after a resume
-        return first or done % self._check_interval == 0 or done == self.max_iters
+        first = not (off or self._checked)  # also the first iteration after a resume
+        # By epoch, LoggerHook counts the iterations of the epoch: check where it logs.
+        step = batch_idx + 1 if self.by_epoch else done
+        return first or step % self._check_interval == 0 or done == self.max_iters
 
     def _check_state(self, where: str) -> None:
         """Stop the run when a weight or buffer holds NaN/Inf (one host read when none does)."""
@@ -173,12 +236,11 @@ class _TrainLoopBase:
         if offenders:
             raise finite.nonfinite_state_error(self.runner, offenders, where)
 
-    def _watch_loss(self, outputs: Any) -> None:
+    def _watch_loss(self, loss: float) -> None:
         """Warn once when the loss, still finite, grew LOSS_EXPLOSION_FACTOR times its first value."""
-        loss = (outputs or {}).get("loss")
-        if loss is None or self._explosion_reported:
+        if self._explosion_reported:
             return
-        value, iteration = abs(float(loss)), self._iter + 1  # read at a log interval only
+        value, iteration = abs(loss), self._iter + 1
         if self._first_loss is None:
             self._first_loss = (value, iteration)
             return
@@ -194,6 +256,7 @@ class _TrainLoopBase:
 
     def _begin(self) -> None:
         """Check the weights as initialised, loaded or resumed before the first iteration."""
+        self.runner._raw_model.eager_loss_check = self.eager_loss_check
         if self.check_finite != "off":
             self._check_state(
                 f"before iteration {self._iter + 1} (the weights as initialised or loaded)"
@@ -261,6 +324,8 @@ class IterBasedTrainLoop(_TrainLoopBase):
         )
         self.max_iters = _check_count("max_iters", max_iters, "IterBasedTrainLoop")
         self.max_epochs = 1
+        self.dynamic_intervals = check_dynamic_intervals(dynamic_intervals, "IterBasedTrainLoop")
+        check_train_loop(self)
 
     def _batches(self, skip: int) -> Iterator[Any]:
         """Endless batches, starting after the first ``skip`` ones (resuming).
@@ -296,7 +361,9 @@ class IterBasedTrainLoop(_TrainLoopBase):
         while self._iter < self.max_iters:
             self.run_iter(self._iter, next(batches))
             if self._iter >= self.val_begin and (
-                self._iter % self.val_interval == 0 or self._iter == self.max_iters
+                self._iter % val_interval_at(self._iter, self.val_interval, self.dynamic_intervals)
+                == 0
+                or self._iter == self.max_iters
             ):
                 self.run_validation()
         runner.call_hook("after_train_epoch")
@@ -333,6 +400,8 @@ class EpochBasedTrainLoop(_TrainLoopBase):
             check_finite,
         )
         self.max_epochs = _check_count("max_epochs", max_epochs, "EpochBasedTrainLoop")
+        self.dynamic_intervals = check_dynamic_intervals(dynamic_intervals, "EpochBasedTrainLoop")
+        check_train_loop(self)
         self.max_iters = self.max_epochs * len(dataloader)
 
     def run(self) -> Any:
@@ -360,7 +429,10 @@ class EpochBasedTrainLoop(_TrainLoopBase):
             runner.call_hook("after_train_epoch")
             self._epoch += 1
             if self._epoch >= self.val_begin and (
-                self._epoch % self.val_interval == 0 or self._epoch == self.max_epochs
+                self._epoch
+                % val_interval_at(self._epoch, self.val_interval, self.dynamic_intervals)
+                == 0
+                or self._epoch == self.max_epochs
             ):
                 self.run_validation()
         self._report_skips()

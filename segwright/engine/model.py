@@ -96,15 +96,31 @@ class BaseModel(nn.Module):
     # -- steps called by the loops ---------------------------------------------------------
 
     def train_step(self, data: Mapping[str, Any], optim_wrapper: Any) -> dict[str, torch.Tensor]:
-        """Forward with ``mode='loss'``, sum the losses, update the parameters; return log values."""
+        """Forward with ``mode='loss'``, sum the losses, update the parameters; return log values.
+
+        The log values stay on the device, unread. See :meth:`check_loss` for when the loss is
+        checked for NaN/Inf here.
+        """
         with optim_wrapper.optim_context(self):
             data = self.data_preprocessor(data, True)
             losses = self._run_forward(data, mode="loss")
         loss, log_vars = self.parse_losses(losses)
-        if not math.isfinite(loss.item()):  # one read; bool(torch.isfinite()) costs a kernel too
-            raise NonFiniteLossError(log_vars)
+        self.check_loss(loss, log_vars)
         optim_wrapper.update_params(loss)
         return log_vars
+
+    #: Set by the train loop when its policy needs every loss on the host before the update
+    #: (``on_nonfinite_loss='skip'``, ``check_finite='every_iter'``): a sync per iteration.
+    eager_loss_check = False
+
+    def check_loss(self, loss: torch.Tensor, log_vars: Mapping[str, torch.Tensor]) -> None:
+        """Raise :class:`NonFiniteLossError` for a NaN/Inf loss when :attr:`eager_loss_check`.
+
+        Otherwise nothing is read here: the train loop checks the losses it kept on the device
+        at its next check (log interval or checkpoint save), without a per-iteration sync.
+        """
+        if self.eager_loss_check and not math.isfinite(loss.item()):
+            raise NonFiniteLossError(log_vars)
 
     def val_step(self, data: Mapping[str, Any]) -> list[Any]:
         """Predictions for a validation batch."""

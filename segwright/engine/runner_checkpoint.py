@@ -45,7 +45,11 @@ class CheckpointMixin:
         Raises:
             NonFiniteStateError: A tensor of the checkpoint (weights, buffers, optimizer state)
                 holds NaN/Inf; nothing is written. ``train_cfg.check_finite='off'`` allows it.
+            TrainingError: A loss the train loop kept unread since its last check is NaN/Inf.
         """
+        check_losses = getattr(self.train_loop, "check_losses", None)
+        if check_losses is not None:  # the losses it keeps on the device (loops.py)
+            check_losses(f"before saving {Path(path).name}")
         checkpoint: dict[str, Any] = {
             "meta": {
                 "epoch": self.epoch + 1 if by_epoch else self.epoch,

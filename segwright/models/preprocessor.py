@@ -141,6 +141,10 @@ class SegDataPreProcessor(BaseDataPreprocessor):
                 )
             # Not saved in checkpoints (MMSeg's keys have no data_preprocessor entries).
             self.register_buffer("mean", torch.tensor(mean).view(-1, 1, 1), persistent=False)
+            if any(not value > 0 for value in std):
+                raise ConfigError(
+                    f"data_preprocessor.std must be > 0 (it divides), got {list(std)}."
+                )
             self.register_buffer("std", torch.tensor(std).view(-1, 1, 1), persistent=False)
         self.batch_augments = self._build_augments(batch_augments)
         self.test_cfg = dict(test_cfg) if test_cfg else None

@@ -45,3 +45,20 @@ class CheckpointMismatchError(CheckpointError):
 
 class TrainingError(SegwrightError, RuntimeError):
     """Training cannot go on (e.g. the loss or the weights became NaN)."""
+
+
+class ConfigTypeError(ConfigError, TypeError):
+    """A config value has the wrong type (still caught by ``except TypeError``)."""
+
+
+class ConfigIndexError(ConfigError, IndexError):
+    """A config value indexes past the end of something (``in_index``, ``out_indices``)."""
+
+
+def config_error_like(exc: BaseException) -> type[ConfigError]:
+    """The :class:`ConfigError` class that keeps ``exc``'s builtin class catchable."""
+    if isinstance(exc, TypeError):
+        return ConfigTypeError
+    if isinstance(exc, IndexError):
+        return ConfigIndexError
+    return ConfigError

@@ -31,7 +31,10 @@ def test_train_runs_the_preflight_and_logs_label_shares(tmp_path, caplog):
 def test_preflight_rejects_num_classes_mismatch(tmp_path):
     cfg = toy_config(tmp_path, max_iters=1, val_interval=1)
     cfg["model"]["num_classes"] = 5
-    with pytest.raises(ConfigError, match=r"predicts 5 classes.*has 2 \(background, square\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"num_classes=5, but train_dataloader.dataset has 2 classes \(background, square\)",
+    ):
         segwright.train(Config(cfg))
 
 

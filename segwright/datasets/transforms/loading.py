@@ -105,6 +105,7 @@ class LoadImageFromFile(BaseTransform):
         self.ignore_empty = ignore_empty
         self._warned_constant: set[str] = set()
         self._warned_range = False
+        self._skipped: set[str] = set()  # files ignore_empty skipped, each reported once
 
     def _check_values(self, path: str, raw: np.ndarray, img: np.ndarray) -> None:
         if path not in self._warned_constant and _is_constant(img):
@@ -136,6 +137,15 @@ class LoadImageFromFile(BaseTransform):
         raw = decode_image(path, self.color_type, self.imdecode_backend)
         if raw is None:
             if self.ignore_empty:
+                if path not in self._skipped:
+                    self._skipped.add(path)
+                    warnings.warn(
+                        f"LoadImageFromFile(ignore_empty=True) skipped {path}: it is missing or "
+                        f"cannot be decoded ({len(self._skipped)} file(s) skipped so far by "
+                        "this pipeline; another sample is drawn in its place).",
+                        UserWarning,
+                        stacklevel=2,
+                    )
                 return None
             if os.path.isfile(path):
                 why = "it cannot be decoded (truncated, corrupt or not an image). Replace it"
@@ -176,6 +186,23 @@ class LoadImageFromNDArray(LoadImageFromFile):
         results["img_shape"] = img.shape[:2]
         results["ori_shape"] = img.shape[:2]
         return results
+
+
+def _check_same_size(labels: np.ndarray, results: dict[str, Any], path: str) -> None:
+    """A label map has its image's size (as read, before any Resize).
+
+    Caught here, where both files are known: later a Resize hides the difference, and with
+    ``batch_size=1`` nothing else would notice (the loss compares resized maps).
+    """
+    shape = results.get("ori_shape")
+    if shape is None or tuple(labels.shape[:2]) == tuple(shape[:2]):
+        return
+    raise DatasetError(
+        f"Label map {path} is {labels.shape[0]}x{labels.shape[1]} (height x width) but its image "
+        f"{results.get('img_path')} is {shape[0]}x{shape[1]}. Each label map must have its "
+        "image's size: check that the two files belong together (data_prefix, suffixes) or "
+        "re-export the label map at the image's size."
+    )
 
 
 @TRANSFORMS.register_module()
@@ -229,6 +256,7 @@ class LoadAnnotations(BaseTransform):
         spec = results.get("label_check")
         if spec:
             check_label_map(labels, raw, path, spec, reduce_zero_label=reduce)
+        _check_same_size(labels, results, path)
         results["gt_seg_map"] = labels
         seg_fields = results.setdefault("seg_fields", [])
         if "gt_seg_map" not in seg_fields:

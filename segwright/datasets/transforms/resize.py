@@ -22,6 +22,7 @@ from segwright.utils.image_ops import (
     rescale_size,
     scale_size,
 )
+from segwright.utils.suggest import close_matches
 
 
 def seg_keys(results: dict[str, Any]) -> list[str]:
@@ -89,6 +90,12 @@ class Resize(BaseTransform):
 
     def _target(self, results: dict[str, Any]) -> tuple[int, int]:
         if self.scale:
+            # (checked here: RandomResize and friends build a Resize with a placeholder 0)
+            if any(v == 0 or v < -1 for v in self.scale):
+                raise ConfigError(
+                    f"{type(self).__name__}: scale must be positive (w, h) sizes, got "
+                    f"{self.scale!r}."
+                )
             return self.scale
         h, w = results["img"].shape[:2]
         return scale_size((w, h), self.scale_factor)
@@ -146,6 +153,12 @@ class RandomResize(BaseTransform):
         **resize_kwargs: Any,
     ) -> None:
         owner = type(self).__name__
+        for key in resize_kwargs:  # passed on to resize_type, unless it misspells ours
+            for own in close_matches(key, ("scale", "ratio_range", "resize_type"), n=1):
+                raise ConfigError(
+                    f"{owner} got {key!r}: did you mean {own!r}? (Other keys go to "
+                    f"resize_type={resize_type!r}.)"
+                )
         if _is_int_pair(scale):
             if ratio_range is None:
                 raise ConfigError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from segwright.engine.hooks.hook import Hook
+from segwright.engine.logging.store import DeviceValues
 from segwright.registry import HOOKS
 
 
@@ -21,7 +22,9 @@ class RuntimeInfoHook(Hook):
         runner.log_store.update_scalar("lr", lrs["lr"][0])
         if "base_lr" in lrs:
             runner.log_store.update_scalar("base_lr", lrs["base_lr"][0])
-        if outputs:
+        if isinstance(outputs, DeviceValues):  # the loop's copy on the device: kept, not read
+            runner.log_store.update_scalars(outputs.renamed("train/"))
+        elif outputs:
             runner.log_store.update_scalars({f"train/{k}": v for k, v in outputs.items()})
         grad_norm = getattr(runner.optim_wrapper, "last_grad_norm", None)
         if grad_norm is not None:

@@ -118,7 +118,9 @@ class DefaultOptimWrapperConstructor:
             )
         if "optimizer" not in optim_wrapper_cfg:
             raise ConfigError(
-                "optim_wrapper has no 'optimizer' key. Example: optim_wrapper=dict("
+                "optim_wrapper has no 'optimizer' key."
+                f"{did_you_mean('optimizer', [str(k) for k in optim_wrapper_cfg])} Keys given: "
+                f"{', '.join(map(str, optim_wrapper_cfg)) or '(none)'}. Example: optim_wrapper=dict("
                 "type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01, momentum=0.9, "
                 "weight_decay=0.0005))."
             )
@@ -294,9 +296,11 @@ class DefaultOptimWrapperConstructor:
         cls = _optimizer_class(self.optimizer_cfg)
         arg = _first_arg_name(cls) if cls is not None else "params"
         try:
-            return OPTIMIZERS.build(
+            optimizer = OPTIMIZERS.build(
                 self.optimizer_cfg, default_args={arg: params}, key="optim_wrapper.optimizer"
             )
+            _warn_zero_lr(optimizer)
+            return optimizer
         except ValueError as err:
             if "more than one parameter group" in str(err):
                 raise ConfigError(
@@ -320,6 +324,18 @@ class DefaultOptimWrapperConstructor:
         wrapper_cfg.setdefault("type", "OptimWrapper")
         return OPTIM_WRAPPERS.build(
             wrapper_cfg, default_args=dict(optimizer=optimizer), key="optim_wrapper"
+        )
+
+
+def _warn_zero_lr(optimizer: Any) -> None:
+    """lr=0 trains nothing; torch and MMEngine accept it, so it is a warning, not an error."""
+    groups = getattr(optimizer, "param_groups", [])
+    used = [g for g in groups if g.get("params")]
+    # Some groups at 0 is a freeze by paramwise_cfg (lr_mult=0); all of them trains nothing.
+    if used and all(g.get("lr") == 0 for g in used):
+        logger.warning(
+            "optim_wrapper.optimizer.lr is 0 for every parameter group: no weight will change "
+            "(schedulers scale lr, so they keep it at 0 too). Set optim_wrapper.optimizer.lr."
         )
 
 

@@ -55,6 +55,8 @@ class OptimWrapper:
     ``update_params`` call is :attr:`last_grad_norm` (None when that call did not step, e.g.
     inside an accumulation group, or did not clip), and is also in :attr:`last_log_vars` as
     ``grad_norm``, so a logger records it only for iterations that stepped, as MMEngine does.
+    It is a 0-dim tensor on the parameters' device, left unread: ``float()`` on it waits for
+    the device (the log store reads it with the losses, once per log interval).
     """
 
     def __init__(
@@ -90,8 +92,8 @@ class OptimWrapper:
         # -1 until initialize_count_status: then the loss factor is always N.
         self._max_counts = -1
         self._remainder_counts = -1
-        self.last_grad_norm: float | None = None
-        self.last_log_vars: dict[str, float] = {}
+        self.last_grad_norm: torch.Tensor | None = None
+        self.last_log_vars: dict[str, torch.Tensor] = {}
 
         # MMEngine keeps the optimizer defaults as an extra, parameter-free group when there
         # are several groups, so schedulers also move a "base" lr that loggers show as base_lr.
@@ -122,6 +124,11 @@ class OptimWrapper:
         check_arguments(
             func, {"parameters": None, **kwargs}, f"optim_wrapper.clip_grad ({clip_type})"
         )
+        for key in ("max_norm", "clip_value"):  # a negative bound would flip or zero gradients
+            if key in kwargs and not (isinstance(kwargs[key], (int, float)) and kwargs[key] > 0):
+                raise ConfigError(
+                    f"optim_wrapper.clip_grad.{key} must be a number > 0, got {kwargs[key]!r}."
+                )
         self._clip_func = func
         self._grad_name = grad_name
         self.clip_grad_kwargs = kwargs
@@ -172,10 +179,9 @@ class OptimWrapper:
             return
         result = self._clip_func(params, **self.clip_grad_kwargs)
         if result is not None:  # clip_grad_value_ returns None
-            value = float(result)
-            self.last_log_vars[self._grad_name] = value
+            self.last_log_vars[self._grad_name] = result
             if self._grad_name == "grad_norm":
-                self.last_grad_norm = value
+                self.last_grad_norm = result
 
     # -- accumulation ----------------------------------------------------------------------
 

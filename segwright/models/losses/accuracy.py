@@ -58,15 +58,17 @@ def accuracy(
     if thresh is not None:
         correct = correct & (values > thresh).transpose(0, 1)
     if ignore_index is not None:
+        # No boolean indexing or int(): both wait for the device in every training iteration.
         keep = target != ignore_index
-        correct = correct[:, keep]
-        total = int(keep.sum())
+        correct = correct & keep.unsqueeze(0)
+        # float64, as Python's float would be, so the numbers stay exactly what they were.
+        scale: torch.Tensor | float = (100.0 / (keep.sum(dtype=torch.float64) + EPS)).float()
     else:
-        total = target.numel()
+        scale = 100.0 / (target.numel() + EPS)
     results = []
     for k in ks:
         correct_k = correct[:k].reshape(-1).float().sum(0, keepdim=True) + EPS
-        results.append(correct_k * (100.0 / (total + EPS)))
+        results.append(correct_k * scale)
     return results[0] if single else results
 
 

@@ -18,7 +18,7 @@ from segwright.models.losses.utils import (
     weight_reduce_loss,
 )
 from segwright.registry import MODELS
-from segwright.utils.errors import ConfigError
+from segwright.utils.errors import ConfigError, DatasetError
 
 # PyTorch's own "ignore nothing" value for F.cross_entropy.
 _TORCH_NO_IGNORE = -100
@@ -50,7 +50,18 @@ def cross_entropy(
     """
     ignore = _TORCH_NO_IGNORE if ignore_index is None else int(ignore_index)
     label = _as_index_labels(label)
-    loss = F.cross_entropy(pred, label, weight=class_weight, reduction="none", ignore_index=ignore)
+    try:
+        loss = F.cross_entropy(
+            pred, label, weight=class_weight, reduction="none", ignore_index=ignore
+        )
+    except IndexError as exc:  # on CPU; caught here at no cost, no per-iteration check
+        raise DatasetError(
+            f"A label value outside the {pred.shape[1]} predicted classes reached the loss "
+            f"(torch: {exc}; ignore_index={ignore}). The label maps hold values outside "
+            "[0, num_classes) and ignore_index: fix those files (the dataset's "
+            "label_check='raise' names them before training; 'warn' only reports them) or set "
+            "num_classes/ignore_index to match the data."
+        ) from exc
     if avg_factor is None and reduction == "mean":
         valid = label != ignore
         if class_weight is not None and avg_by_class_weight:

@@ -14,6 +14,7 @@ from segwright.models.utils import ModuleList
 from segwright.registry import MODELS, build_if_dict
 from segwright.structures import SegDataSample
 from segwright.utils.errors import ConfigError
+from segwright.utils.suggest import close_matches
 
 TEST_MODES = ("whole", "slide")
 
@@ -30,6 +31,11 @@ def _pair(value: Any, name: str) -> tuple[int, int]:
 def check_test_cfg(test_cfg: Mapping[str, Any] | None) -> None:
     """Reject an unknown ``mode`` or a slide config without ``crop_size``/``stride`` early."""
     cfg = test_cfg or {}
+    for key in cfg:  # other keys may be read by heads (PointRend's); a near-miss is a typo
+        for known in close_matches(
+            str(key), [k for k in ("mode", "crop_size", "stride") if k not in cfg], n=1
+        ):
+            raise ConfigError(f"model.test_cfg has {key!r}: did you mean {known!r}?")
     mode = cfg.get("mode", "whole")
     if mode not in TEST_MODES:
         raise ConfigError(f"model.test_cfg.mode must be 'whole' or 'slide', got {mode!r}.")
@@ -98,6 +104,11 @@ class EncoderDecoder(BaseSegmentor):
     def _init_decode_head(self, decode_head: Any) -> None:
         if decode_head is None:
             raise ConfigError("EncoderDecoder needs a decode_head.")
+        if isinstance(decode_head, (list, tuple)):
+            raise ConfigError(
+                "EncoderDecoder takes one decode_head (a dict), got a list. Heads that refine "
+                "each other need type='CascadeEncoderDecoder' with num_stages=len(decode_head)."
+            )
         self.decode_head = build_if_dict(decode_head, MODELS, key="decode_head")
         self.align_corners = self.decode_head.align_corners
         self.num_classes = self.decode_head.num_classes

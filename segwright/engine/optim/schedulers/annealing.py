@@ -14,6 +14,7 @@ from segwright.engine.optim.schedulers.base import (
     is_number,
 )
 from segwright.registry import PARAM_SCHEDULERS
+from segwright.utils.errors import ConfigError
 
 
 @PARAM_SCHEDULERS.register_module()
@@ -102,6 +103,9 @@ class PolyParamScheduler(ParamScheduler):
         by_epoch: bool = True,
         verbose: bool = False,
     ) -> None:
+        for name, value in (("eta_min", eta_min), ("power", power)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"{type(self).__name__}: {name} must be a number, got {value!r}.")
         self.eta_min = eta_min
         self.power = power
         self.total_iters = end - begin - 1
