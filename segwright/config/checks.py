@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from segwright.utils.errors import ConfigError
-from segwright.utils.suggest import did_you_mean
+from segwright.utils.suggest import close_matches, did_you_mean
 
 #: Dict-valued top-level keys: a trailing comma (``default_hooks = dict(...),``) makes a tuple.
 DICT_KEYS = (
@@ -184,6 +184,39 @@ def _check_log_processor(cfg: Any) -> list[tuple[str, str]]:
     return notes
 
 
+#: The top-level keys the Runner (and the commands around it) read.
+RUN_KEYS = DICT_KEYS + (
+    "custom_hooks", "data_preprocessor", "default_scope", "experiment_name", "launcher",
+    "load_from", "log_level", "param_scheduler", "resume", "work_dir", "device", "cfg",
+    "custom_imports", "tta_model", "tta_pipeline", "model_wrapper_cfg", "compile",
+    "trust_checkpoint",
+)  # fmt: skip
+
+
+def _misspelt_top_level(cfg: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Warn about a top-level key that nothing reads but that looks like one the Runner reads.
+
+    Other unread keys are a config's own helper variables (``crop_size``, ``train_pipeline``),
+    as in MMEngine, so only near-misses of a run key (``train_dataloder``) are reported.
+    """
+    notes = []
+    for key in cfg:
+        if not isinstance(key, str) or key.startswith("_") or key in RUN_KEYS:
+            continue
+        if key.endswith("_pipeline"):  # train_/val_/test_pipeline: helpers, as in MMSeg
+            continue
+        hits = [h for h in close_matches(key, RUN_KEYS, n=1, cutoff=0.85) if h not in cfg]
+        if hits:
+            notes.append(
+                (
+                    "warning",
+                    f"The top-level key {key!r} is read by nothing; did you mean {hits[0]!r}? "
+                    f"As written, {hits[0]} keeps its default.",
+                )
+            )
+    return notes
+
+
 def check_run_keys(cfg: Any) -> list[tuple[str, str]]:
     """Check the run-level keys of a 1.x config; return ``(level, text)`` notes to log once.
 
@@ -194,4 +227,4 @@ def check_run_keys(cfg: Any) -> list[tuple[str, str]]:
     """
     _check_shapes(cfg)
     _check_values(cfg)
-    return _check_hooks(cfg) + _check_log_processor(cfg)
+    return _check_hooks(cfg) + _check_log_processor(cfg) + _misspelt_top_level(cfg)
