@@ -127,7 +127,11 @@ def _zoo_rules() -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 ZOO_TABLES = (
-    "BACKBONE_RULES", "HEAD_RULES", "NECK_RULES", "FULL_SIZE_BACKBONES", "FULL_SIZE_NECKS"
+    "BACKBONE_RULES",
+    "HEAD_RULES",
+    "NECK_RULES",
+    "FULL_SIZE_BACKBONES",
+    "FULL_SIZE_NECKS",
 )
 _ZOO = _zoo_rules()
 ZOO_BACKBONE_RULES, ZOO_HEAD_RULES = _ZOO["BACKBONE_RULES"], _ZOO["HEAD_RULES"]
