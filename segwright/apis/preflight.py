@@ -110,6 +110,15 @@ def first_sample(dataset: Any, where: str) -> Any:
     inputs = sample.get("inputs") if isinstance(sample, Mapping) else None
     if isinstance(inputs, torch.Tensor) and "data_samples" in sample:
         return sample
+    views = sample.get("data_samples") if isinstance(sample, Mapping) else None
+    if (  # a TTA pipeline: one packed sample per augmented view; check the first
+        isinstance(inputs, (list, tuple))
+        and inputs
+        and all(isinstance(view, torch.Tensor) for view in inputs)
+        and isinstance(views, (list, tuple))
+        and len(views) == len(inputs)
+    ):
+        return dict(inputs=inputs[0], data_samples=views[0])
     got = sorted(sample) if isinstance(sample, Mapping) else type(sample).__name__
     raise ConfigError(
         f"The pipeline of {where} gives samples without an image tensor under 'inputs' and "
