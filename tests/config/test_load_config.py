@@ -163,3 +163,22 @@ def test_optimizer_setting_beside_optim_wrapper_but_not_in_it_is_reported(tmp_pa
     cfg = load_config(path)
     assert "paramwise_cfg" not in cfg.optim_wrapper
     assert cfg.load_report.ignored == {"optimizer.paramwise_cfg.norm_decay_mult": "child.py:2"}
+
+
+def test_grad_clip_over_a_1x_base_is_applied_as_clip_grad_with_a_note(tmp_path):
+    path = child_of_toy(
+        tmp_path, "optimizer_config = dict(grad_clip=dict(max_norm=35, norm_type=2))\n"
+    )
+    cfg = load_config(path)
+    assert cfg.optim_wrapper.clip_grad.to_dict() == dict(max_norm=35, norm_type=2)
+    assert all("child.py:2" in note and "optim_wrapper.clip_grad" in note
+               for note in cfg.load_report.applied)  # fmt: skip
+    assert len(cfg.load_report.applied) == 2 and "optimizer_config" not in cfg.load_report.ignored
+    sources = {o.key: o.source for o in cfg.explain()}
+    assert sources["optim_wrapper.clip_grad.max_norm"].startswith("child.py:2")
+
+
+def test_optimizer_config_without_grad_clip_stays_reported(tmp_path):
+    cfg = load_config(child_of_toy(tmp_path, "optimizer_config = dict(grad_clip=None)\n"))
+    assert cfg.optim_wrapper.get("clip_grad") is None
+    assert cfg.load_report.ignored == {"optimizer_config": "child.py:2"}

@@ -21,11 +21,29 @@ from segwright.config.provenance import describe, format_key, iter_leaves, last_
 _MISSING = object()
 
 
-def _target(path: KeyPath) -> KeyPath:
-    """Where a leaf of 0.x ``optimizer`` lives in ``optim_wrapper``."""
+def _target(path: KeyPath) -> KeyPath | None:
+    """Where a leaf of 0.x ``optimizer`` / ``optimizer_config`` lives in ``optim_wrapper``.
+
+    ``optimizer_config.grad_clip`` is ``optim_wrapper.clip_grad``; the other
+    ``optimizer_config`` keys have no 1.x place here (None: they stay reported as ignored).
+    """
+    if path[0] == "optimizer_config":
+        return ("optim_wrapper", "clip_grad", *path[2:]) if path[1:2] == ("grad_clip",) else None
     if len(path) > 1 and path[1] in ("paramwise_cfg", "constructor"):
         return ("optim_wrapper", *path[1:])
     return ("optim_wrapper", "optimizer", *path[1:])
+
+
+def _legacy_leaves(values: Mapping[str, Any]) -> list[tuple[KeyPath, Any]]:
+    """The leaves of ``optimizer`` and of ``optimizer_config.grad_clip`` (None is a leaf)."""
+    optimizer = values.get("optimizer")
+    leaves = list(iter_leaves(optimizer, ("optimizer",))) if isinstance(optimizer, Mapping) else []
+    config = values.get("optimizer_config")
+    if isinstance(config, Mapping) and "grad_clip" in config:
+        clip = config["grad_clip"]
+        path: KeyPath = ("optimizer_config", "grad_clip")
+        leaves += list(iter_leaves(clip, path)) if isinstance(clip, Mapping) else [(path, clip)]
+    return leaves
 
 
 def _lookup(values: Any, path: KeyPath) -> tuple[Any, int]:
@@ -67,15 +85,19 @@ def apply_legacy_over_native(cfg: Config) -> tuple[Config, list[str], dict[str, 
         index = last_layer(cfg.layers, (key,))
         ignored[key] = "" if index is None else describe(cfg.layers[index], (key,))
     optimizer, wrapper = cfg.get("optimizer"), cfg.get("optim_wrapper")
-    if not isinstance(optimizer, Mapping) or not isinstance(wrapper, Mapping):
+    clip = cfg.get("optimizer_config")
+    legacy = isinstance(optimizer, Mapping) or isinstance(clip, Mapping)
+    if not legacy or not isinstance(wrapper, Mapping):
         return cfg, applied, ignored
     values = cfg.to_dict()
     layers = cfg.layers
     changes: list[tuple[KeyPath, KeyPath, Any]] = []
-    for path, value in iter_leaves(values["optimizer"], ("optimizer",)):
+    for path, value in _legacy_leaves(values):
         target = _target(path)
+        if target is None:
+            continue
         current, depth = _lookup(values, target)
-        if current is not _MISSING and current == value:
+        if current == value or (current is _MISSING and value is None):
             continue
         source = last_layer(layers, path)
         # the 1.x key (or the part of it that exists) and which layer wrote it last
@@ -89,6 +111,8 @@ def apply_legacy_over_native(cfg: Config) -> tuple[Config, list[str], dict[str, 
         changes.append((path, target, value))
     if not changes:
         return cfg, applied, ignored
+    if any(path[0] == "optimizer_config" for path, _, _ in changes):
+        ignored.pop("optimizer_config", None)  # its grad_clip is applied (its other keys: none)
     for path, target, value in changes:
         _assign(values, target, copy.deepcopy(value))
         where = describe(layers[last_layer(layers, path)], path)  # type: ignore[index]
