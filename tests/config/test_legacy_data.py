@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from segwright.config.legacy import translate_legacy_config
-from segwright.config.legacy_data import Normalisation, translate_data, translate_pipeline
+from segwright.config.legacy.datasets import translate_data
+from segwright.config.legacy.pipelines import translate_pipeline
+from segwright.config.legacy.preprocessor import Normalisation
 from segwright.registry import TRANSFORMS
 from segwright.utils.errors import ConfigError
 

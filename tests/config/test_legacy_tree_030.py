@@ -20,7 +20,8 @@ import pytest
 import torch
 
 from segwright.config.legacy import LEGACY_KEYS, translate_legacy_config
-from segwright.config.legacy_data import Normalisation, translate_pipeline
+from segwright.config.legacy.pipelines import translate_pipeline
+from segwright.config.legacy.preprocessor import Normalisation
 from segwright.config.load import load_config
 from segwright.registry import MODELS, TRANSFORMS, default_scope
 from segwright.utils.errors import ConfigError
