@@ -16,7 +16,7 @@ from segwright.utils.errors import ConfigError
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:CrossEntropyLoss. avg_non_ignore"),
-    pytest.mark.filterwarnings("ignore:ResNet pretrained= is deprecated"),
+    pytest.mark.filterwarnings(r"ignore:ResNet\w* pretrained= is deprecated"),
 ]
 
 SYNC_BN = dict(type="SyncBN", requires_grad=True)

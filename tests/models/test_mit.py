@@ -9,14 +9,11 @@ import torch
 import torch.nn.functional as F
 
 from segwright.models.backbones import MixVisionTransformer
-from segwright.models.backbones.mit import EfficientMultiheadAttention, MixFFN
-from segwright.models.backbones.utils import (
-    AdaptivePadding,
-    DropPath,
-    PatchEmbed,
-    nchw_to_nlc,
-    nlc_to_nchw,
-)
+from segwright.models.backbones.mit import MixFFN
+from segwright.models.backbones.utils import AdaptivePadding, PatchEmbed
+from segwright.models.layers.attention import EfficientMultiheadAttention
+from segwright.models.layers.drop import DropPath
+from segwright.models.layers.shape_convert import nchw_to_nlc, nlc_to_nchw
 from segwright.registry import MODELS
 from segwright.utils.errors import ConfigError
 

@@ -11,8 +11,6 @@ pretrained tables of another window are resized on load as MMSeg does.
 
 from __future__ import annotations
 
-import logging
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,15 +18,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segwright.models.backbones.utils import DropPath, PatchEmbed
-from segwright.models.backbones.vit import TransformerEncoderLayer, layer_norms_eval
+from segwright.models.backbones.utils import NormEvalMixin, PatchEmbed
+from segwright.models.backbones.vit import (
+    block_indices,
+    img_size_pair,
+    load_pretrained_state,
+    pretrained_state,
+    vit_default_init,
+)
 from segwright.models.layers import build_norm_layer
+from segwright.models.layers.drop import DropPath
+from segwright.models.layers.transformer import TransformerEncoderLayer
 from segwright.models.utils import BaseModule, ModuleList
-from segwright.models.utils.weight_init import constant_init, kaiming_init, trunc_normal_init
+from segwright.models.utils.pretrained import init_cfg_from_pretrained
+from segwright.models.utils.weight_init import constant_init, trunc_normal_init
 from segwright.registry import MODELS
 from segwright.utils.errors import ConfigError
-
-logger = logging.getLogger(__name__)
 
 _LN = dict(type="LN")
 _GELU = dict(type="GELU")
@@ -222,10 +227,11 @@ class BEiTTransformerEncoderLayer(TransformerEncoderLayer):
         self.gamma_1 = nn.Parameter(init_values * torch.ones(embed_dims))
         self.gamma_2 = nn.Parameter(init_values * torch.ones(embed_dims))
 
+    #: The attention class :meth:`build_attn` makes (MAE swaps in its own).
+    attn_class: type[BEiTAttention] = BEiTAttention
+
     def build_attn(self, attn_args: dict[str, Any]) -> None:
-        args = dict(attn_args)
-        args["bias"] = args.pop("qkv_bias")
-        self.attn = BEiTAttention(**args)
+        self.attn = self.attn_class(**attn_args)
 
     def _inner(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.drop_path(self.gamma_1 * self.attn(self.norm1(x)))
@@ -233,7 +239,7 @@ class BEiTTransformerEncoderLayer(TransformerEncoderLayer):
 
 
 @MODELS.register_module()
-class BEiT(BaseModule):
+class BEiT(NormEvalMixin, BaseModule):
     """BERT-pretrained image transformer (BEiT) backbone.
 
     Args:
@@ -256,6 +262,8 @@ class BEiT(BaseModule):
         ``(N, in_channels, H, W)`` (``H, W = img_size``) -> tuple of
         ``(N, embed_dims, H/p, W/p)``.
     """
+
+    norm_eval_types = (nn.LayerNorm,)
 
     def __init__(
         self,
@@ -282,32 +290,9 @@ class BEiT(BaseModule):
     ) -> None:
         super().__init__(init_cfg)
         name = type(self).__name__
-        if isinstance(img_size, int):
-            img_size = (img_size, img_size)
-        img_size = tuple(img_size)
-        if len(img_size) == 1:
-            img_size = (img_size[0], img_size[0])
-        if len(img_size) != 2:
-            raise ConfigError(f"{name} img_size must be an int or a pair, got {img_size}.")
-        if init_cfg and pretrained:
-            raise ConfigError(f"{name}: set either init_cfg or pretrained, not both.")
-        if isinstance(pretrained, str):
-            warnings.warn(
-                f"{name} pretrained= is deprecated; use "
-                "init_cfg=dict(type='Pretrained', checkpoint=...).",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            self.init_cfg = dict(type="Pretrained", checkpoint=pretrained)
-        elif pretrained is not None:
-            raise ConfigError(f"{name} pretrained must be a path or None, got {pretrained!r}.")
-        if isinstance(out_indices, int):
-            out_indices = [num_layers - 1 if out_indices == -1 else out_indices]
-        self.out_indices = list(out_indices)
-        if any(not 0 <= i < num_layers for i in self.out_indices):
-            raise ConfigError(
-                f"{name} out_indices {self.out_indices} must name blocks 0..{num_layers - 1}."
-            )
+        img_size = img_size_pair(img_size, name)
+        self.init_cfg = init_cfg_from_pretrained(name, pretrained, self.init_cfg)
+        self.out_indices = block_indices(out_indices, num_layers, name)
         self.in_channels = in_channels
         self.img_size = img_size
         self.patch_size = patch_size
@@ -373,18 +358,7 @@ class BEiT(BaseModule):
         """MMSeg's init without ``init_cfg``: truncated-normal tokens and Linear layers (FFN
         biases ~N(0, 1e-6)), fan-in Kaiming convs, unit norms."""
         nn.init.trunc_normal_(self.cls_token, std=0.02)
-        for name, m in self.named_modules():
-            if isinstance(m, nn.Linear):
-                trunc_normal_init(m, std=0.02)
-                if m.bias is not None:
-                    if "ffn" in name:
-                        nn.init.normal_(m.bias, mean=0.0, std=1e-6)
-                    else:
-                        nn.init.constant_(m.bias, 0.0)
-            elif isinstance(m, nn.Conv2d):
-                kaiming_init(m, mode="fan_in", bias=0.0)
-            elif isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm)):
-                constant_init(m, val=1.0, bias=0.0)
+        vit_default_init(self)
 
     def _basic_init(self) -> None:
         for m in self.modules():
@@ -426,19 +400,8 @@ class BEiT(BaseModule):
         return state
 
     def _load_pretrained(self, cfg: Mapping[str, Any]) -> None:
-        from segwright.engine.checkpoint import (  # engine is a floor below; imported lazily
-            extract_state_dict,
-            load_state_dict,
-            read_checkpoint,
-        )
-
-        if not cfg.get("checkpoint"):
-            raise ConfigError(f"init_cfg {dict(cfg)!r} needs checkpoint='path/to/file.pth'.")
-        state = self._adapt_checkpoint(extract_state_dict(read_checkpoint(cfg["checkpoint"])))
-        report = load_state_dict(self, state)
-        logger.info(
-            "Loaded %s into %s: %s", cfg["checkpoint"], type(self).__name__, report.summary()
-        )
+        state = self._adapt_checkpoint(pretrained_state(cfg))
+        load_pretrained_state(self, state, cfg["checkpoint"])
 
     def _embed(self, inputs: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
         x, hw_shape = self.patch_embed(inputs)
@@ -463,9 +426,3 @@ class BEiT(BaseModule):
                 n, _, c = out.shape
                 outs.append(out.reshape(n, *hw_shape, c).permute(0, 3, 1, 2).contiguous())
         return tuple(outs)
-
-    def train(self, mode: bool = True) -> BEiT:
-        super().train(mode)
-        if mode and self.norm_eval:
-            layer_norms_eval(self)
-        return self

@@ -8,17 +8,17 @@ to each level's size, is injected into the level outputs.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
-import torch.utils.checkpoint as cp
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
+from segwright.models.backbones.utils import NormEvalMixin
 from segwright.models.layers import ConvModule, build_conv_layer, build_norm_layer
+from segwright.models.layers.checkpoint import checkpointed
 from segwright.models.utils import BaseModule
+from segwright.models.utils.pretrained import init_cfg_from_pretrained
 from segwright.registry import MODELS
 from segwright.utils.errors import ConfigError
 
@@ -62,9 +62,7 @@ class GlobalContextExtractor(nn.Module):
         return x * self.fc(self.avg_pool(x).view(n, c)).view(n, c, 1, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(self._inner, x, use_reentrant=False)
-        return self._inner(x)
+        return checkpointed(self._inner, x, self.with_cp)
 
 
 class ContextGuidedBlock(nn.Module):
@@ -124,9 +122,7 @@ class ContextGuidedBlock(nn.Module):
         return x + out if self.skip_connect else out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(self._inner, x, use_reentrant=False)
-        return self._inner(x)
+        return checkpointed(self._inner, x, self.with_cp)
 
 
 class InputInjection(nn.Module):
@@ -145,7 +141,7 @@ class InputInjection(nn.Module):
 
 
 @MODELS.register_module()
-class CGNet(BaseModule):
+class CGNet(NormEvalMixin, BaseModule):
     """CGNet: a light network of context guided blocks.
 
     Args:
@@ -183,24 +179,16 @@ class CGNet(BaseModule):
         init_cfg: Any = None,
     ) -> None:
         super().__init__(init_cfg)
-        if init_cfg is not None and pretrained is not None:
-            raise ConfigError("CGNet: set either init_cfg or pretrained, not both.")
-        if isinstance(pretrained, str):
-            warnings.warn(
-                "CGNet pretrained= is deprecated; use init_cfg=dict(type='Pretrained', "
-                "checkpoint=...).",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            self.init_cfg = dict(type="Pretrained", checkpoint=pretrained)
-        elif pretrained is not None:
-            raise ConfigError(f"CGNet pretrained must be a path or None, got {pretrained!r}.")
-        elif init_cfg is None:
-            self.init_cfg = [
+        self.init_cfg = init_cfg_from_pretrained(
+            "CGNet",
+            pretrained,
+            self.init_cfg,
+            [
                 dict(type="Kaiming", layer=["Conv2d", "Linear"]),
                 dict(type="Constant", val=1, layer=["_BatchNorm", "GroupNorm"]),
                 dict(type="Constant", val=0, layer="PReLU"),
-            ]
+            ],
+        )
         num_channels, num_blocks = tuple(num_channels), tuple(num_blocks)
         dilations, reductions = tuple(dilations), tuple(reductions)
         if len(num_channels) != 3 or not len(num_blocks) == len(dilations) == len(reductions) == 2:
@@ -267,12 +255,3 @@ class CGNet(BaseModule):
             if i == 0:
                 down2 = x
         return out0, out1, self.norm_prelu_2(torch.cat([down2, x], dim=1))
-
-    def train(self, mode: bool = True) -> CGNet:
-        """Switch mode, keeping all BNs in eval mode if ``norm_eval``."""
-        super().train(mode)
-        if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, _BatchNorm):
-                    module.eval()
-        return self

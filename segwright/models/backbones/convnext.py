@@ -17,11 +17,11 @@ from itertools import chain
 from typing import Any
 
 import torch
-import torch.utils.checkpoint as cp
 from torch import nn
 
-from segwright.models.backbones.utils import DropPath, drop_path_rates
 from segwright.models.layers import build_activation_layer, build_norm_layer
+from segwright.models.layers.checkpoint import checkpointed
+from segwright.models.layers.drop import DropPath, drop_path_rates
 from segwright.models.layers.norm import LayerNorm2d
 from segwright.models.utils import BaseModule, ModuleList, Sequential
 from segwright.registry import MODELS
@@ -109,9 +109,7 @@ class ConvNeXtBlock(BaseModule):
         return shortcut + self.drop_path(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(self._inner, x, use_reentrant=False)
-        return self._inner(x)
+        return checkpointed(self._inner, x, self.with_cp)
 
 
 @MODELS.register_module()

@@ -7,19 +7,19 @@ Arguments and state-dict keys are MMSeg 1.2.2's (``conv1``/``norm1``/``conv2``/`
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from segwright.models.backbones.res_layer import ResLayer
 from segwright.models.backbones.resnet import BasicBlock, Bottleneck
-from segwright.models.backbones.unet import Upsample
+from segwright.models.backbones.utils import NormEvalMixin, freeze
 from segwright.models.layers import build_conv_layer, build_norm_layer, resize
+from segwright.models.layers.upsample import Upsample
 from segwright.models.utils import BaseModule, ModuleList, Sequential
+from segwright.models.utils.pretrained import conv_backbone_init, init_cfg_from_pretrained
 from segwright.registry import MODELS
 from segwright.utils.errors import ConfigError
 
@@ -187,7 +187,7 @@ def _check_extra(extra: Any) -> None:
 
 
 @MODELS.register_module()
-class HRNet(BaseModule):
+class HRNet(NormEvalMixin, BaseModule):
     """HRNet(V2) backbone: a stride-4 stem, a Bottleneck stage, then 3 multi-branch stages.
 
     Args:
@@ -225,26 +225,9 @@ class HRNet(BaseModule):
         init_cfg: Any = None,
     ) -> None:
         super().__init__(init_cfg)
-        if init_cfg is not None and pretrained is not None:
-            raise ConfigError(
-                "HRNet: set either init_cfg or pretrained, not both (pretrained is the "
-                "deprecated spelling of init_cfg=dict(type='Pretrained', checkpoint=...))."
-            )
-        if isinstance(pretrained, str):
-            warnings.warn(
-                "HRNet pretrained= is deprecated; use init_cfg=dict(type='Pretrained', "
-                "checkpoint=...).",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            self.init_cfg = dict(type="Pretrained", checkpoint=pretrained)
-        elif pretrained is not None:
-            raise ConfigError(f"HRNet pretrained must be a path or None, got {pretrained!r}.")
-        elif init_cfg is None:
-            self.init_cfg = [
-                dict(type="Kaiming", layer="Conv2d"),
-                dict(type="Constant", val=1, layer=["_BatchNorm", "GroupNorm"]),
-            ]
+        self.init_cfg = init_cfg_from_pretrained(
+            "HRNet", pretrained, self.init_cfg, conv_backbone_init()
+        )
         _check_extra(extra)
         self.pretrained = pretrained
         self.extra = extra
@@ -355,10 +338,7 @@ class HRNet(BaseModule):
             frozen.append(self.layer1 if i == 1 else getattr(self, f"stage{i}"))
             if i < 4:
                 frozen.append(getattr(self, f"transition{i}"))
-        for module in frozen:
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
+        freeze(*frozen)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         x = self.relu(self.norm1(self.conv1(x)))
@@ -373,13 +353,3 @@ class HRNet(BaseModule):
             ]
             ys = getattr(self, f"stage{s}")(xs)
         return tuple(ys)
-
-    def train(self, mode: bool = True) -> HRNet:
-        """Switch mode, keeping frozen stages (and all norms if ``norm_eval``) in eval mode."""
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, _BatchNorm):
-                    module.eval()
-        return self

@@ -36,10 +36,7 @@ class MAEAttention(BEiTAttention):
 class MAETransformerEncoderLayer(BEiTTransformerEncoderLayer):
     """BEiT's block with :class:`MAEAttention`."""
 
-    def build_attn(self, attn_args: dict[str, Any]) -> None:
-        args = dict(attn_args)
-        args["bias"] = args.pop("qkv_bias")
-        self.attn = MAEAttention(**args)
+    attn_class = MAEAttention
 
 
 @MODELS.register_module()

@@ -13,19 +13,23 @@ MiT-B0: ``embed_dims=32, num_layers=[2, 2, 2, 2], num_heads=[1, 2, 5, 8]``; B1-B
 
 from __future__ import annotations
 
-import math
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
-import torch.utils.checkpoint as cp
 from torch import nn
 
-from segwright.models.backbones.utils import DropPath, PatchEmbed, nchw_to_nlc, nlc_to_nchw
+from segwright.models.backbones.utils import PatchEmbed
 from segwright.models.layers import build_activation_layer, build_norm_layer
+from segwright.models.layers.attention import EfficientMultiheadAttention
+from segwright.models.layers.checkpoint import checkpointed
+from segwright.models.layers.drop import DropPath
+from segwright.models.layers.shape_convert import nchw_to_nlc, nlc_to_nchw
 from segwright.models.utils import BaseModule, ModuleList, Sequential
-from segwright.models.utils.weight_init import constant_init, normal_init, trunc_normal_init
+from segwright.models.utils.pretrained import init_cfg_from_pretrained
+from segwright.models.utils.weight_init import (
+    mit_default_init,
+)
 from segwright.registry import MODELS
 from segwright.utils.errors import ConfigError
 
@@ -77,99 +81,6 @@ class MixFFN(BaseModule):
         return (x if identity is None else identity) + self.dropout_layer(out)
 
 
-class EfficientMultiheadAttention(BaseModule):
-    """Multi-head attention whose keys/values are spatially reduced by ``sr_ratio``.
-
-    ``sr`` (a ``sr_ratio``-strided conv) and ``norm`` shrink the key/value tokens by
-    ``sr_ratio**2``; ``attn`` is a ``torch.nn.MultiheadAttention`` (MMCV's wrapper layout).
-
-    Args:
-        embed_dims, num_heads: Attention width and heads.
-        attn_drop: Dropout on the attention weights.
-        proj_drop: Dropout after the attention.
-        drop_path_rate: DropPath of the residual branch (``dropout_layer``).
-        batch_first: Tokens are ``(N, L, C)`` (always True here, as in MiT).
-        qkv_bias: Biases of the input and output projections.
-        norm_cfg: Norm after the spatial reduction.
-        sr_ratio: Spatial reduction ratio (1: none).
-    """
-
-    def __init__(
-        self,
-        embed_dims: int,
-        num_heads: int,
-        attn_drop: float = 0.0,
-        proj_drop: float = 0.0,
-        drop_path_rate: float = 0.0,
-        init_cfg: Any = None,
-        batch_first: bool = True,
-        qkv_bias: bool = False,
-        norm_cfg: Mapping[str, Any] = _LN,
-        sr_ratio: int = 1,
-    ) -> None:
-        super().__init__(init_cfg)
-        if embed_dims % num_heads:
-            raise ConfigError(
-                f"MiT attention width {embed_dims} is not divisible by num_heads={num_heads}."
-            )
-        if not batch_first:
-            raise ConfigError("EfficientMultiheadAttention supports batch_first=True only.")
-        self.embed_dims = embed_dims
-        self.num_heads = num_heads
-        self.batch_first = batch_first
-        self.attn = nn.MultiheadAttention(
-            embed_dims, num_heads, dropout=attn_drop, bias=qkv_bias, batch_first=True
-        )
-        self.proj_drop = nn.Dropout(proj_drop)
-        self.dropout_layer = DropPath(drop_path_rate)
-        self.sr_ratio = sr_ratio
-        if sr_ratio > 1:
-            self.sr = nn.Conv2d(embed_dims, embed_dims, sr_ratio, stride=sr_ratio)
-            self.norm = build_norm_layer(norm_cfg, embed_dims)[1]
-
-    def forward(
-        self,
-        x: torch.Tensor,
-        hw_shape: tuple[int, int] | None = None,
-        identity: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """Attention plus residual; ``hw_shape`` is needed only for ``sr_ratio > 1`` (with
-        ``sr_ratio=1`` this is MMCV's plain ``MultiheadAttention``, which ViT reuses)."""
-        x_kv = x
-        if self.sr_ratio > 1:
-            if hw_shape is None:
-                raise ValueError("EfficientMultiheadAttention with sr_ratio > 1 needs hw_shape.")
-            x_kv = self.norm(nchw_to_nlc(self.sr(nlc_to_nchw(x, hw_shape))))
-        if torch.jit.is_tracing():
-            out = self._traced_attention(x, x_kv)
-        else:
-            out = self.attn(query=x, key=x_kv, value=x_kv, need_weights=False)[0]
-        return (x if identity is None else identity) + self.dropout_layer(self.proj_drop(out))
-
-    def _traced_attention(self, x: torch.Tensor, x_kv: torch.Tensor) -> torch.Tensor:
-        """``self.attn``'s eval forward, written so that the token count stays symbolic.
-
-        ``nn.MultiheadAttention`` freezes the sequence length into the traced graph (ONNX export),
-        so an export with dynamic height and width would only run at the traced size. Same
-        weights, same result; attention dropout is off as in eval mode.
-
-        Shapes:
-            ``x`` (N, L, C), ``x_kv`` (N, S, C) -> (N, L, C).
-        """
-        attn = self.attn
-        weight, bias = attn.in_proj_weight, attn.in_proj_bias
-        c, heads = self.embed_dims, self.num_heads
-        biases = (None, None, None) if bias is None else (bias[:c], bias[c : 2 * c], bias[2 * c :])
-        q = nn.functional.linear(x, weight[:c], biases[0])
-        k = nn.functional.linear(x_kv, weight[c : 2 * c], biases[1])
-        v = nn.functional.linear(x_kv, weight[2 * c :], biases[2])
-        n = x.shape[0]
-        q, k, v = (t.reshape(n, -1, heads, c // heads).transpose(1, 2) for t in (q, k, v))
-        scores = (q * (c // heads) ** -0.5) @ k.transpose(-2, -1)
-        out = (scores.softmax(dim=-1) @ v).transpose(1, 2).reshape(n, -1, c)
-        return attn.out_proj(out)
-
-
 class TransformerEncoderLayer(BaseModule):
     """Pre-norm block: ``x + attn(norm1(x))``, then ``x + ffn(norm2(x))``."""
 
@@ -207,9 +118,7 @@ class TransformerEncoderLayer(BaseModule):
             t = self.attn(self.norm1(t), hw_shape, identity=t)
             return self.ffn(self.norm2(t), hw_shape, identity=t)
 
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(inner, x, use_reentrant=False)
-        return inner(x)
+        return checkpointed(inner, x, self.with_cp)
 
 
 @MODELS.register_module()
@@ -262,23 +171,7 @@ class MixVisionTransformer(BaseModule):
         with_cp: bool = False,
     ) -> None:
         super().__init__(init_cfg)
-        if init_cfg is not None and pretrained is not None:
-            raise ConfigError(
-                "MixVisionTransformer: set either init_cfg or pretrained, not both (pretrained "
-                "is the deprecated spelling of init_cfg=dict(type='Pretrained', checkpoint=...))."
-            )
-        if isinstance(pretrained, str):
-            warnings.warn(
-                "MixVisionTransformer pretrained= is deprecated; use "
-                "init_cfg=dict(type='Pretrained', checkpoint=...).",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            self.init_cfg = dict(type="Pretrained", checkpoint=pretrained)
-        elif pretrained is not None:
-            raise ConfigError(
-                f"MixVisionTransformer pretrained must be a path or None, got {pretrained!r}."
-            )
+        self.init_cfg = init_cfg_from_pretrained("MixVisionTransformer", pretrained, self.init_cfg)
         per_stage = dict(
             num_layers=tuple(num_layers), num_heads=tuple(num_heads),
             patch_sizes=tuple(patch_sizes), strides=tuple(strides), sr_ratios=tuple(sr_ratios),
@@ -347,14 +240,7 @@ class MixVisionTransformer(BaseModule):
         if self.init_cfg is not None or self._is_init:
             super().init_weights()  # also warns on a second call
             return
-        for m in self.modules():
-            if isinstance(m, nn.Linear):
-                trunc_normal_init(m, std=0.02, bias=0.0)
-            elif isinstance(m, nn.LayerNorm):
-                constant_init(m, val=1.0, bias=0.0)
-            elif isinstance(m, nn.Conv2d):
-                fan_out = m.kernel_size[0] * m.kernel_size[1] * m.out_channels // m.groups
-                normal_init(m, mean=0.0, std=math.sqrt(2.0 / fan_out), bias=0.0)
+        mit_default_init(self)
         self._is_init = True
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:

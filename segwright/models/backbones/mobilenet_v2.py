@@ -8,23 +8,27 @@ As in MMSeg, only the first block of a stage gets the stage's stride and dilatio
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
-from segwright.models.backbones.utils import InvertedResidual, make_divisible
+from segwright.models.backbones.utils import (
+    InvertedResidual,
+    NormEvalMixin,
+    freeze,
+    make_divisible,
+)
 from segwright.models.layers import ConvModule
 from segwright.models.utils import BaseModule
+from segwright.models.utils.pretrained import conv_backbone_init, init_cfg_from_pretrained
 from segwright.registry import MODELS
 from segwright.utils.errors import ConfigError
 
 
 @MODELS.register_module()
-class MobileNetV2(BaseModule):
+class MobileNetV2(NormEvalMixin, BaseModule):
     """MobileNetV2 (a 3x3 stride-2 stem, then seven stages of inverted residuals).
 
     Args:
@@ -71,26 +75,9 @@ class MobileNetV2(BaseModule):
     ) -> None:
         super().__init__(init_cfg)
         num_stages = len(self.arch_settings)
-        if init_cfg is not None and pretrained is not None:
-            raise ConfigError(
-                "MobileNetV2: set either init_cfg or pretrained, not both (pretrained is the "
-                "deprecated spelling of init_cfg=dict(type='Pretrained', checkpoint=...))."
-            )
-        if isinstance(pretrained, str):
-            warnings.warn(
-                "MobileNetV2 pretrained= is deprecated; use init_cfg=dict(type='Pretrained', "
-                "checkpoint=...).",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            self.init_cfg = dict(type="Pretrained", checkpoint=pretrained)
-        elif pretrained is not None:
-            raise ConfigError(f"MobileNetV2 pretrained must be a path or None, got {pretrained!r}.")
-        elif init_cfg is None:
-            self.init_cfg = [
-                dict(type="Kaiming", layer="Conv2d"),
-                dict(type="Constant", val=1, layer=["_BatchNorm", "GroupNorm"]),
-            ]
+        self.init_cfg = init_cfg_from_pretrained(
+            "MobileNetV2", pretrained, self.init_cfg, conv_backbone_init()
+        )
         strides, dilations = tuple(strides), tuple(dilations)
         out_indices = (out_indices,) if isinstance(out_indices, int) else tuple(out_indices)
         if not len(strides) == len(dilations) == num_stages:
@@ -176,17 +163,4 @@ class MobileNetV2(BaseModule):
             for param in self.conv1.parameters():
                 param.requires_grad = False
         for i in range(1, self.frozen_stages + 1):
-            layer = getattr(self, f"layer{i}")
-            layer.eval()
-            for param in layer.parameters():
-                param.requires_grad = False
-
-    def train(self, mode: bool = True) -> MobileNetV2:
-        """Switch mode, keeping frozen stages (and all BNs if ``norm_eval``) in eval mode."""
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, _BatchNorm):
-                    module.eval()
-        return self
+            freeze(getattr(self, f"layer{i}"))

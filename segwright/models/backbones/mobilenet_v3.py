@@ -8,19 +8,18 @@ HSwish), ``layer1 .. layerK`` (inverted residuals with optional squeeze-excitati
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
-import torch.utils.checkpoint as cp
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
-from segwright.models.backbones.utils import make_divisible
+from segwright.models.backbones.utils import NormEvalMixin, freeze, make_divisible
 from segwright.models.layers import ConvModule
+from segwright.models.layers.checkpoint import checkpointed
 from segwright.models.layers.conv import Conv2dAdaptivePadding
 from segwright.models.utils import BaseModule
+from segwright.models.utils.pretrained import conv_backbone_init, init_cfg_from_pretrained
 from segwright.registry import MODELS
 from segwright.utils.errors import ConfigError
 
@@ -122,13 +121,11 @@ class InvertedResidualV3(nn.Module):
         return x + out if self.with_res_shortcut else out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(self._inner, x, use_reentrant=False)
-        return self._inner(x)
+        return checkpointed(self._inner, x, self.with_cp)
 
 
 @MODELS.register_module()
-class MobileNetV3(BaseModule):
+class MobileNetV3(NormEvalMixin, BaseModule):
     """MobileNetV3 (small or large), dilated to output stride 8.
 
     Args:
@@ -198,23 +195,9 @@ class MobileNetV3(BaseModule):
         init_cfg: Any = None,
     ) -> None:
         super().__init__(init_cfg)
-        if init_cfg is not None and pretrained is not None:
-            raise ConfigError("MobileNetV3: set either init_cfg or pretrained, not both.")
-        if isinstance(pretrained, str):
-            warnings.warn(
-                "MobileNetV3 pretrained= is deprecated; use init_cfg=dict(type='Pretrained', "
-                "checkpoint=...).",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            self.init_cfg = dict(type="Pretrained", checkpoint=pretrained)
-        elif pretrained is not None:
-            raise ConfigError(f"MobileNetV3 pretrained must be a path or None, got {pretrained!r}.")
-        elif init_cfg is None:
-            self.init_cfg = [
-                dict(type="Kaiming", layer="Conv2d"),
-                dict(type="Constant", val=1, layer=["_BatchNorm", "GroupNorm"]),
-            ]
+        self.init_cfg = init_cfg_from_pretrained(
+            "MobileNetV3", pretrained, self.init_cfg, conv_backbone_init()
+        )
         if arch not in self.arch_settings:
             raise ConfigError(f"MobileNetV3 arch must be 'small' or 'large', got {arch!r}.")
         if not isinstance(reduction_factor, int) or reduction_factor <= 0:
@@ -310,17 +293,4 @@ class MobileNetV3(BaseModule):
 
     def _freeze_stages(self) -> None:
         for i in range(self.frozen_stages + 1):
-            layer = getattr(self, f"layer{i}")
-            layer.eval()
-            for param in layer.parameters():
-                param.requires_grad = False
-
-    def train(self, mode: bool = True) -> MobileNetV3:
-        """Switch mode, keeping frozen layers (and all BNs if ``norm_eval``) in eval mode."""
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, _BatchNorm):
-                    module.eval()
-        return self
+            freeze(getattr(self, f"layer{i}"))

@@ -9,18 +9,20 @@ convs ``conv{k}_1``/``conv{k}_2`` and ``conv3``, ``proj_2``), ``norm2``, ``mlp``
 
 from __future__ import annotations
 
-import math
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
-from segwright.models.backbones.utils import DropPath, drop_path_rates, nchw_to_nlc, nlc_to_nchw
 from segwright.models.layers import build_activation_layer, build_norm_layer
+from segwright.models.layers.drop import DropPath, drop_path_rates
+from segwright.models.layers.shape_convert import nchw_to_nlc, nlc_to_nchw
 from segwright.models.utils import BaseModule, ModuleList
-from segwright.models.utils.weight_init import constant_init, normal_init, trunc_normal_init
+from segwright.models.utils.pretrained import init_cfg_from_pretrained
+from segwright.models.utils.weight_init import (
+    mit_default_init,
+)
 from segwright.registry import MODELS
 from segwright.utils.errors import ConfigError
 
@@ -239,17 +241,7 @@ class MSCAN(BaseModule):
         init_cfg: Any = None,
     ) -> None:
         super().__init__(init_cfg)
-        if init_cfg is not None and pretrained is not None:
-            raise ConfigError("MSCAN: set either init_cfg or pretrained, not both.")
-        if isinstance(pretrained, str):
-            warnings.warn(
-                "MSCAN pretrained= is deprecated; use init_cfg=dict(type='Pretrained', ...).",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            self.init_cfg = dict(type="Pretrained", checkpoint=pretrained)
-        elif pretrained is not None:
-            raise ConfigError(f"MSCAN pretrained must be a path or None, got {pretrained!r}.")
+        self.init_cfg = init_cfg_from_pretrained("MSCAN", pretrained, self.init_cfg)
         for name, values in (("embed_dims", embed_dims), ("mlp_ratios", mlp_ratios)):
             if len(values) < num_stages or len(depths) < num_stages:
                 raise ConfigError(
@@ -290,14 +282,7 @@ class MSCAN(BaseModule):
         if self.init_cfg is not None or self._is_init:
             super().init_weights()
             return
-        for m in self.modules():
-            if isinstance(m, nn.Linear):
-                trunc_normal_init(m, std=0.02, bias=0.0)
-            elif isinstance(m, nn.LayerNorm):
-                constant_init(m, val=1.0, bias=0.0)
-            elif isinstance(m, nn.Conv2d):
-                fan_out = m.kernel_size[0] * m.kernel_size[1] * m.out_channels // m.groups
-                normal_init(m, mean=0.0, std=math.sqrt(2.0 / fan_out), bias=0.0)
+        mit_default_init(self)
         self._is_init = True
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:

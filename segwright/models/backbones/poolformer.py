@@ -18,8 +18,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from segwright.models.backbones.utils import DropPath
+from segwright.models.backbones.utils import freeze
 from segwright.models.layers import build_activation_layer, build_norm_layer
+from segwright.models.layers.drop import DropPath
 from segwright.models.utils import BaseModule, ModuleList, Sequential
 from segwright.registry import MODELS
 from segwright.utils.errors import ConfigError
@@ -238,10 +239,7 @@ class PoolFormer(BaseModule):
             frozen.append(self.network[i])
             if i in self.out_indices:
                 frozen.append(getattr(self, f"norm{i}"))
-        for module in frozen:
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
+        freeze(*frozen)
 
     def train(self, mode: bool = True) -> PoolFormer:
         super().train(mode)

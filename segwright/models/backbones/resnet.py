@@ -8,19 +8,19 @@
 from __future__ import annotations
 
 import inspect
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
-import torch.utils.checkpoint as cp
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from segwright.models.backbones.res_layer import ResLayer
+from segwright.models.backbones.utils import NormEvalMixin, freeze
 from segwright.models.layers import build_conv_layer, build_norm_layer
+from segwright.models.layers.checkpoint import checkpointed
 from segwright.models.layers.conv import compiled_op_error
 from segwright.models.utils import BaseModule
+from segwright.models.utils.pretrained import conv_backbone_init, init_cfg_from_pretrained
 from segwright.registry import MODELS
 from segwright.utils.errors import ConfigError
 
@@ -58,11 +58,7 @@ class _Block(BaseModule):
             identity = t if self.downsample is None else self.downsample(t)
             return self._residual(t) + identity
 
-        if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(inner, x, use_reentrant=False)
-        else:
-            out = inner(x)
-        return self.relu(out)
+        return self.relu(checkpointed(inner, x, self.with_cp))
 
 
 class BasicBlock(_Block):
@@ -171,7 +167,7 @@ class Bottleneck(_Block):
 
 
 @MODELS.register_module()
-class ResNet(BaseModule):
+class ResNet(NormEvalMixin, BaseModule):
     """ResNet (V1b: 7x7 stem, stride on the 3x3 conv) with MMSeg's options.
 
     Args:
@@ -242,11 +238,9 @@ class ResNet(BaseModule):
             raise ConfigError(
                 f"{name} depth must be one of {sorted(self.arch_settings)}, got {depth!r}."
             )
-        if init_cfg is not None and pretrained is not None:
-            raise ConfigError(
-                f"{name}: set either init_cfg or pretrained, not both (pretrained is the "
-                "deprecated spelling of init_cfg=dict(type='Pretrained', checkpoint=...))."
-            )
+        self.init_cfg = init_cfg_from_pretrained(
+            name, pretrained, self.init_cfg, conv_backbone_init()
+        )
         if not 1 <= num_stages <= 4:
             raise ConfigError(f"{name} num_stages must be 1 to 4, got {num_stages}.")
         strides, dilations, out_indices = tuple(strides), tuple(dilations), tuple(out_indices)
@@ -269,24 +263,9 @@ class ResNet(BaseModule):
             )
 
         block_init_cfg = None
-        if isinstance(pretrained, str):
-            warnings.warn(
-                "ResNet pretrained= is deprecated; use init_cfg=dict(type='Pretrained', "
-                "checkpoint=...).",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            self.init_cfg = dict(type="Pretrained", checkpoint=pretrained)
-        elif pretrained is not None:
-            raise ConfigError(f"{name} pretrained must be a path or None, got {pretrained!r}.")
-        elif init_cfg is None:
-            self.init_cfg = [
-                dict(type="Kaiming", layer="Conv2d"),
-                dict(type="Constant", val=1, layer=["_BatchNorm", "GroupNorm"]),
-            ]
-            if zero_init_residual:
-                last = "norm2" if block is BasicBlock else "norm3"
-                block_init_cfg = dict(type="Constant", val=0, override=dict(name=last))
+        if init_cfg is None and pretrained is None and zero_init_residual:
+            last = "norm2" if block is BasicBlock else "norm3"
+            block_init_cfg = dict(type="Constant", val=0, override=dict(name=last))
 
         self.depth = depth
         self.stem_channels = stem_channels
@@ -383,10 +362,7 @@ class ResNet(BaseModule):
             return
         frozen: list[nn.Module] = [self.stem] if self.deep_stem else [self.conv1, self.norm1]
         frozen += [getattr(self, f"layer{i}") for i in range(1, self.frozen_stages + 1)]
-        for module in frozen:
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
+        freeze(*frozen)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         if self.deep_stem:
@@ -400,16 +376,6 @@ class ResNet(BaseModule):
             if i in self.out_indices:
                 outs.append(x)
         return tuple(outs)
-
-    def train(self, mode: bool = True) -> ResNet:
-        """Switch mode, keeping frozen stages (and all norms if ``norm_eval``) in eval mode."""
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, _BatchNorm):
-                    module.eval()
-        return self
 
 
 def _variant_signature(fixed: tuple[str, ...]) -> inspect.Signature:

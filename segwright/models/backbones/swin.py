@@ -12,19 +12,20 @@ multiple of the window are zero-padded bottom/right (after ``norm1``), then crop
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-import torch.utils.checkpoint as cp
 from torch import nn
 
-from segwright.models.backbones.utils import AdaptivePadding, PatchEmbed, _pair, drop_path_rates
-from segwright.models.backbones.vit import FFN, build_dropout
+from segwright.models.backbones.utils import AdaptivePadding, PatchEmbed, _pair, freeze
 from segwright.models.layers import build_norm_layer
+from segwright.models.layers.checkpoint import checkpointed
+from segwright.models.layers.drop import build_dropout, drop_path_rates
+from segwright.models.layers.transformer import FFN
 from segwright.models.utils import BaseModule, ModuleList
+from segwright.models.utils.pretrained import init_cfg_from_pretrained
 from segwright.models.utils.weight_init import constant_init, trunc_normal_init
 from segwright.registry import MODELS
 from segwright.utils.errors import ConfigError
@@ -271,9 +272,7 @@ class SwinBlock(BaseModule):
             t = t + self.attn(self.norm1(t), hw_shape)
             return self.ffn(self.norm2(t), identity=t)
 
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(inner, x, use_reentrant=False)
-        return inner(x)
+        return checkpointed(inner, x, self.with_cp)
 
 
 class SwinBlockSequence(BaseModule):
@@ -393,15 +392,7 @@ class SwinTransformer(BaseModule):
         frozen_stages: int = -1,
         init_cfg: Any = None,
     ) -> None:
-        if init_cfg is not None and pretrained is not None:
-            raise ConfigError("SwinTransformer: set either init_cfg or pretrained, not both.")
-        if isinstance(pretrained, str):
-            msg = "SwinTransformer pretrained= is deprecated; use init_cfg=dict(type='Pretrained')."
-            warnings.warn(msg, DeprecationWarning, stacklevel=2)
-            init_cfg = dict(type="Pretrained", checkpoint=pretrained)
-        elif pretrained is not None:
-            raise ConfigError(f"SwinTransformer pretrained must be a path, got {pretrained!r}.")
-        super().__init__(init_cfg)
+        super().__init__(init_cfg_from_pretrained("SwinTransformer", pretrained, init_cfg))
         if isinstance(pretrain_img_size, Sequence) and len(pretrain_img_size) == 1:
             pretrain_img_size = pretrain_img_size[0]
         img_size = _pair(pretrain_img_size)  # type: ignore[arg-type]
@@ -485,10 +476,7 @@ class SwinTransformer(BaseModule):
                 frozen.append(getattr(self, f"norm{i}"))
         if self.use_abs_pos_embed:
             self.absolute_pos_embed.requires_grad = False
-        for module in frozen:
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
+        freeze(*frozen)
 
     def init_weights(self) -> None:
         """Pretrained weights (bias tables resized), other ``init_cfg`` rules, or MMSeg's

@@ -12,8 +12,6 @@ locally-grouped (window) attention (``attn.qkv``, ``attn.proj``).
 
 from __future__ import annotations
 
-import math
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,13 +19,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segwright.models.backbones.mit import EfficientMultiheadAttention
 from segwright.models.backbones.swin import window_partition, window_reverse
-from segwright.models.backbones.utils import DropPath, PatchEmbed, drop_path_rates
-from segwright.models.backbones.vit import FFN, build_dropout
+from segwright.models.backbones.utils import PatchEmbed
 from segwright.models.layers import build_norm_layer
+from segwright.models.layers.attention import EfficientMultiheadAttention
+from segwright.models.layers.drop import DropPath, build_dropout, drop_path_rates
+from segwright.models.layers.transformer import FFN
 from segwright.models.utils import BaseModule, ModuleList
-from segwright.models.utils.weight_init import constant_init, normal_init, trunc_normal_init
+from segwright.models.utils.pretrained import init_cfg_from_pretrained
+from segwright.models.utils.weight_init import (
+    mit_default_init,
+)
 from segwright.registry import MODELS
 from segwright.utils.errors import ConfigError
 
@@ -283,17 +285,7 @@ class PCPVT(BaseModule):
     ) -> None:
         super().__init__(init_cfg)
         name = type(self).__name__
-        if init_cfg is not None and pretrained is not None:
-            raise ConfigError(f"{name}: set either init_cfg or pretrained, not both.")
-        if isinstance(pretrained, str):
-            warnings.warn(
-                f"{name} pretrained= is deprecated; use init_cfg=dict(type='Pretrained', ...).",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            self.init_cfg = dict(type="Pretrained", checkpoint=pretrained)
-        elif pretrained is not None:
-            raise ConfigError(f"{name} pretrained must be a path or None, got {pretrained!r}.")
+        self.init_cfg = init_cfg_from_pretrained(name, pretrained, self.init_cfg)
         stages = len(depths)
         self.depths = list(depths)
         embed_dims = _per_stage("embed_dims", embed_dims, stages)
@@ -358,14 +350,7 @@ class PCPVT(BaseModule):
         if self.init_cfg is not None or self._is_init:
             super().init_weights()
             return
-        for m in self.modules():
-            if isinstance(m, nn.Linear):
-                trunc_normal_init(m, std=0.02, bias=0.0)
-            elif isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm)):
-                constant_init(m, val=1.0, bias=0.0)
-            elif isinstance(m, nn.Conv2d):
-                fan_out = m.kernel_size[0] * m.kernel_size[1] * m.out_channels // m.groups
-                normal_init(m, mean=0.0, std=math.sqrt(2.0 / fan_out), bias=0.0)
+        mit_default_init(self, (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm))
         self._is_init = True
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:

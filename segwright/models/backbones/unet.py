@@ -9,18 +9,19 @@ auxiliary head on ``in_index=3``.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
-import torch.utils.checkpoint as cp
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
-from segwright.models.layers import ConvModule, build_activation_layer, build_norm_layer, resize
+from segwright.models.backbones.utils import NormEvalMixin
+from segwright.models.layers import ConvModule, build_activation_layer, build_norm_layer
+from segwright.models.layers.checkpoint import checkpointed
 from segwright.models.layers.conv import compiled_op_error
+from segwright.models.layers.upsample import Upsample
 from segwright.models.utils import BaseModule
+from segwright.models.utils.pretrained import conv_backbone_init, init_cfg_from_pretrained
 from segwright.registry import MODELS
 from segwright.utils.errors import ConfigError
 
@@ -33,41 +34,6 @@ def _check_options(dcn: Any, plugins: Any, where: str) -> None:
         raise compiled_op_error(f"dcn={dict(dcn) if isinstance(dcn, Mapping) else dcn!r}", where)
     if plugins is not None:
         raise ConfigError(f"{where} plugins are not supported (nor by MMSeg); set plugins=None.")
-
-
-def _run(module: nn.Module, x: torch.Tensor, with_cp: bool) -> torch.Tensor:
-    if with_cp and x.requires_grad:
-        return cp.checkpoint(module, x, use_reentrant=False)
-    return module(x)
-
-
-class Upsample(nn.Module):
-    """``resize`` as a module: to a fixed ``size`` or by ``scale_factor``."""
-
-    def __init__(
-        self,
-        size: Sequence[int] | None = None,
-        scale_factor: float | None = None,
-        mode: str = "nearest",
-        align_corners: bool | None = None,
-    ) -> None:
-        super().__init__()
-        if size is None and not scale_factor:
-            raise ConfigError("Upsample needs size or scale_factor.")
-        self.size = tuple(size) if size is not None else None
-        self.scale_factor = float(scale_factor) if scale_factor else None
-        self.mode = mode
-        self.align_corners = align_corners
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        size: Any = self.size
-        if size is None:
-            scale = self.scale_factor
-            if torch.jit.is_tracing():  # keep H and W symbolic in an exported graph
-                size = [torch.floor(s * scale).long() for s in x.shape[-2:]]  # type: ignore[operator]
-            else:
-                size = [int(s * scale) for s in x.shape[-2:]]  # type: ignore[operator]
-        return resize(x, size, None, self.mode, self.align_corners)
 
 
 class BasicConvBlock(nn.Module):
@@ -109,7 +75,7 @@ class BasicConvBlock(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _run(self.convs, x, self.with_cp)
+        return checkpointed(self.convs, x, self.with_cp)
 
 
 @MODELS.register_module()
@@ -147,7 +113,7 @@ class DeconvModule(nn.Module):
         self.deconv_upsamping = nn.Sequential(deconv, norm, build_activation_layer(act_cfg))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _run(self.deconv_upsamping, x, self.with_cp)
+        return checkpointed(self.deconv_upsamping, x, self.with_cp)
 
 
 @MODELS.register_module()
@@ -183,7 +149,7 @@ class InterpConv(nn.Module):
         self.interp_upsample = nn.Sequential(*parts)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _run(self.interp_upsample, x, self.with_cp)
+        return checkpointed(self.interp_upsample, x, self.with_cp)
 
 
 class UpConvBlock(nn.Module):
@@ -238,7 +204,7 @@ class UpConvBlock(nn.Module):
 
 
 @MODELS.register_module()
-class UNet(BaseModule):
+class UNet(NormEvalMixin, BaseModule):
     """UNet: ``num_stages`` encoder stages, ``num_stages - 1`` decoder steps with skips.
 
     Stage ``i > 0`` halves the resolution when ``strides[i] == 2`` (strided conv) or
@@ -290,26 +256,9 @@ class UNet(BaseModule):
     ) -> None:
         super().__init__(init_cfg)
         _check_options(dcn, plugins, "UNet")
-        if init_cfg is not None and pretrained is not None:
-            raise ConfigError(
-                "UNet: set either init_cfg or pretrained, not both (pretrained is the "
-                "deprecated spelling of init_cfg=dict(type='Pretrained', checkpoint=...))."
-            )
-        if isinstance(pretrained, str):
-            warnings.warn(
-                "UNet pretrained= is deprecated; use init_cfg=dict(type='Pretrained', "
-                "checkpoint=...).",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            self.init_cfg = dict(type="Pretrained", checkpoint=pretrained)
-        elif pretrained is not None:
-            raise ConfigError(f"UNet pretrained must be a path or None, got {pretrained!r}.")
-        elif init_cfg is None:
-            self.init_cfg = [
-                dict(type="Kaiming", layer="Conv2d"),
-                dict(type="Constant", val=1, layer=["_BatchNorm", "GroupNorm"]),
-            ]
+        self.init_cfg = init_cfg_from_pretrained(
+            "UNet", pretrained, self.init_cfg, conv_backbone_init()
+        )
         strides, downsamples = tuple(strides), tuple(downsamples)
         enc_num_convs, dec_num_convs = tuple(enc_num_convs), tuple(dec_num_convs)
         enc_dilations, dec_dilations = tuple(enc_dilations), tuple(dec_dilations)
@@ -408,12 +357,3 @@ class UNet(BaseModule):
             x = self.decoder[i](skips[i], x)
             outs.append(x)
         return tuple(outs)
-
-    def train(self, mode: bool = True) -> UNet:
-        """Switch mode, keeping all BNs in eval mode if ``norm_eval``."""
-        super().train(mode)
-        if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, _BatchNorm):
-                    module.eval()
-        return self

@@ -1,5 +1,6 @@
 """Pieces shared by backbones: MobileNet's ``InvertedResidual``, and the token helpers of the
-transformer backbones (``PatchEmbed``, ``DropPath``, NLC <-> NCHW reshapes).
+transformer backbones (``PatchEmbed``, ``AdaptivePadding``, stochastic-depth rates).
+(``DropPath`` and the NLC <-> NCHW reshapes live in ``segwright.models.layers``.)
 
 Attribute names follow MMSegmentation/MMCV (``conv``, ``projection``, ``norm``) so their
 checkpoints load unchanged.
@@ -12,10 +13,11 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-import torch.utils.checkpoint as cp
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from segwright.models.layers import ConvModule, build_conv_layer, build_norm_layer
+from segwright.models.layers.checkpoint import checkpointed
 from segwright.utils.errors import ConfigError
 
 
@@ -92,51 +94,10 @@ class InvertedResidual(nn.Module):
         return x + out if self.use_res_connect else out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(self._inner, x, use_reentrant=False)
-        return self._inner(x)
+        return checkpointed(self._inner, x, self.with_cp)
 
 
 # -- transformer helpers ---------------------------------------------------------------------
-
-
-def nlc_to_nchw(x: torch.Tensor, hw_shape: tuple[int, int]) -> torch.Tensor:
-    """``(N, H*W, C)`` tokens -> ``(N, C, H, W)`` map."""
-    h, w = hw_shape
-    n, length, c = x.shape
-    if not torch.jit.is_tracing() and length != h * w:
-        raise ValueError(f"{length} tokens do not make an {h}x{w} map.")
-    return x.transpose(1, 2).reshape(n, c, h, w)
-
-
-def nchw_to_nlc(x: torch.Tensor) -> torch.Tensor:
-    """``(N, C, H, W)`` map -> ``(N, H*W, C)`` tokens."""
-    return x.flatten(2).transpose(1, 2).contiguous()
-
-
-def drop_path(x: torch.Tensor, drop_prob: float = 0.0, training: bool = False) -> torch.Tensor:
-    """Stochastic depth: zero whole samples with probability ``drop_prob``, rescale the rest."""
-    if drop_prob == 0.0 or not training:
-        return x
-    keep = 1.0 - drop_prob
-    mask = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(keep)
-    return x / keep * mask
-
-
-class DropPath(nn.Module):
-    """Module form of :func:`drop_path` (MMCV's ``dict(type='DropPath', drop_prob=...)``)."""
-
-    def __init__(self, drop_prob: float = 0.1) -> None:
-        super().__init__()
-        if not 0.0 <= drop_prob < 1.0:
-            raise ConfigError(f"DropPath drop_prob must be in [0, 1), got {drop_prob!r}.")
-        self.drop_prob = drop_prob
-
-    def extra_repr(self) -> str:
-        return f"drop_prob={self.drop_prob}"
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return drop_path(x, self.drop_prob, self.training)
 
 
 class AdaptivePadding(nn.Module):
@@ -236,10 +197,40 @@ class PatchEmbed(nn.Module):
         return x, hw_shape
 
 
-def drop_path_rates(max_rate: float, count: int) -> list[float]:
-    """Stochastic-depth rates rising linearly from 0 to ``max_rate`` over ``count`` blocks.
+# -- training-mode helpers ------------------------------------------------------------------
 
-    The float32 ``torch.linspace`` values MMSeg uses, computed on the CPU even while modules are
-    being built on the ``meta`` device.
-    """
-    return torch.linspace(0, max_rate, count, device="cpu").tolist()
+
+def freeze(*modules: nn.Module) -> None:
+    """Put ``modules`` in eval mode and stop their gradients (``frozen_stages``)."""
+    for module in modules:
+        module.eval()
+        for param in module.parameters():
+            param.requires_grad = False
+
+
+def norms_eval(module: nn.Module, norm_types: tuple[type[nn.Module], ...] = (_BatchNorm,)) -> None:
+    """``norm_eval``: every ``norm_types`` layer below ``module`` in eval mode (BatchNorms in
+    the conv backbones, LayerNorms in ViT/BEiT, as MMSeg)."""
+    for m in module.modules():
+        if isinstance(m, norm_types):
+            m.eval()
+
+
+class NormEvalMixin(nn.Module):
+    """``train()`` of MMSeg's backbones: after switching mode, :meth:`_freeze_stages`
+    re-freezes ``frozen_stages`` and, with ``norm_eval``, every :attr:`norm_eval_types` layer
+    goes back to eval mode."""
+
+    norm_eval: bool
+    #: The norms ``norm_eval`` holds in eval mode.
+    norm_eval_types: tuple[type[nn.Module], ...] = (_BatchNorm,)
+
+    def _freeze_stages(self) -> None:
+        """Nothing is frozen unless a backbone says so."""
+
+    def train(self, mode: bool = True) -> NormEvalMixin:
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            norms_eval(self, self.norm_eval_types)
+        return self

@@ -14,18 +14,17 @@ from __future__ import annotations
 
 import logging
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
-import torch.utils.checkpoint as cp
 from torch import nn
 
-from segwright.models.backbones.mit import EfficientMultiheadAttention
-from segwright.models.backbones.utils import DropPath, PatchEmbed
-from segwright.models.layers import build_activation_layer, build_norm_layer, resize
-from segwright.models.utils import BaseModule, ModuleList, Sequential
+from segwright.models.backbones.utils import NormEvalMixin, PatchEmbed
+from segwright.models.layers import build_norm_layer, resize
+from segwright.models.layers.transformer import transformer_encoder_layers
+from segwright.models.utils import BaseModule
+from segwright.models.utils.pretrained import init_cfg_from_pretrained
 from segwright.models.utils.weight_init import constant_init, kaiming_init, trunc_normal_init
 from segwright.registry import MODELS
 from segwright.utils.errors import ConfigError
@@ -36,137 +35,63 @@ _LN = dict(type="LN")
 _GELU = dict(type="GELU")
 
 
-def build_dropout(cfg: Mapping[str, Any] | None) -> nn.Module:
-    """MMCV's ``dict(type='DropPath'|'Dropout', drop_prob=p)``; None is the identity."""
-    if not cfg:
-        return nn.Identity()
-    args = dict(cfg)
-    kind = args.pop("type")
-    prob = float(args.pop("drop_prob", 0.0))
-    if args:
-        raise ConfigError(f"dropout_layer {dict(cfg)!r}: unknown keys {sorted(args)}.")
-    if kind == "DropPath":
-        return DropPath(prob)
-    if kind == "Dropout":
-        return nn.Dropout(prob)
-    raise ConfigError(f"dropout_layer type must be 'DropPath' or 'Dropout', got {kind!r}.")
+def img_size_pair(img_size: int | Sequence[int], owner: str) -> tuple[int, int]:
+    """``img_size`` as ``(H, W)`` (an int or a one-element sequence is square)."""
+    size = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
+    if len(size) == 1:
+        size = (size[0], size[0])
+    if len(size) != 2:
+        raise ConfigError(f"{owner} img_size must be an int or a pair, got {size}.")
+    return size  # type: ignore[return-value]
 
 
-class FFN(BaseModule):
-    """MMCV's feed-forward block: ``num_fcs`` Linear layers with an activation, plus residual.
-
-    ``layers`` is ``[[fc, act, drop] * (num_fcs - 1), fc, drop]`` (keys ``layers.0.0``,
-    ``layers.1`` for two fcs); the output goes through ``dropout_layer`` (e.g. DropPath) and
-    is added to ``identity`` when ``add_identity``.
-    """
-
-    def __init__(
-        self,
-        embed_dims: int = 256,
-        feedforward_channels: int = 1024,
-        num_fcs: int = 2,
-        act_cfg: Mapping[str, Any] = dict(type="ReLU", inplace=True),  # noqa: B006 - MMCV default
-        ffn_drop: float = 0.0,
-        dropout_layer: Mapping[str, Any] | None = None,
-        add_identity: bool = True,
-        init_cfg: Any = None,
-    ) -> None:
-        super().__init__(init_cfg)
-        if num_fcs < 2:
-            raise ConfigError(f"FFN num_fcs must be at least 2, got {num_fcs}.")
-        self.embed_dims = embed_dims
-        self.feedforward_channels = feedforward_channels
-        self.num_fcs = num_fcs
-        layers: list[nn.Module] = []
-        width = embed_dims
-        for _ in range(num_fcs - 1):
-            layers.append(
-                Sequential(
-                    nn.Linear(width, feedforward_channels),
-                    build_activation_layer(act_cfg),
-                    nn.Dropout(ffn_drop),
-                )
-            )
-            width = feedforward_channels
-        layers += [nn.Linear(feedforward_channels, embed_dims), nn.Dropout(ffn_drop)]
-        self.layers = Sequential(*layers)
-        self.dropout_layer = build_dropout(dropout_layer)
-        self.add_identity = add_identity
-
-    def forward(self, x: torch.Tensor, identity: torch.Tensor | None = None) -> torch.Tensor:
-        out = self.dropout_layer(self.layers(x))
-        if not self.add_identity:
-            return out
-        return (x if identity is None else identity) + out
+def block_indices(out_indices: int | Sequence[int], num_layers: int, owner: str) -> list[int]:
+    """The encoder blocks whose outputs are returned (``-1``: the last one)."""
+    if isinstance(out_indices, int):
+        out_indices = [num_layers - 1 if out_indices == -1 else out_indices]
+    indices = list(out_indices)
+    if any(not 0 <= i < num_layers for i in indices):
+        raise ConfigError(f"{owner} out_indices {indices} must name blocks 0..{num_layers - 1}.")
+    return indices
 
 
-class TransformerEncoderLayer(BaseModule):
-    """Pre-norm ViT block: ``x + attn(ln1(x))``, then ``x + drop_path(ffn(ln2(x)))``.
+def vit_default_init(module: nn.Module) -> None:
+    """MMSeg's ViT/BEiT init without ``init_cfg``: truncated-normal Linear layers (FFN biases
+    ~N(0, 1e-6), others 0), fan-in Kaiming convs, unit norms."""
+    for name, m in module.named_modules():
+        if isinstance(m, nn.Linear):
+            trunc_normal_init(m, std=0.02)
+            if m.bias is not None:
+                if "ffn" in name:
+                    nn.init.normal_(m.bias, mean=0.0, std=1e-6)
+                else:
+                    nn.init.constant_(m.bias, 0.0)
+        elif isinstance(m, nn.Conv2d):
+            kaiming_init(m, mode="fan_in", bias=0.0)
+        elif isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm)):
+            constant_init(m, val=1.0, bias=0.0)
 
-    Stochastic depth applies to the FFN branch only, as in MMSeg. ``attn_cfg``/``ffn_cfg``
-    may override the attention's/FFN's remaining arguments; subclasses (BEiT) swap the
-    attention through :meth:`build_attn`.
-    """
 
-    def __init__(
-        self,
-        embed_dims: int,
-        num_heads: int,
-        feedforward_channels: int,
-        drop_rate: float = 0.0,
-        attn_drop_rate: float = 0.0,
-        drop_path_rate: float = 0.0,
-        num_fcs: int = 2,
-        qkv_bias: bool | str = True,  # BEiT: 'qv_bias'
-        act_cfg: Mapping[str, Any] = _GELU,
-        norm_cfg: Mapping[str, Any] = _LN,
-        batch_first: bool = True,
-        attn_cfg: Mapping[str, Any] | None = None,
-        ffn_cfg: Mapping[str, Any] | None = None,
-        with_cp: bool = False,
-    ) -> None:
-        super().__init__()
-        self.norm1_name, norm1 = build_norm_layer(norm_cfg, embed_dims, postfix=1)
-        self.add_module(self.norm1_name, norm1)
-        attn_args = dict(attn_cfg or {})
-        attn_args.update(
-            embed_dims=embed_dims, num_heads=num_heads, attn_drop=attn_drop_rate,
-            proj_drop=drop_rate, batch_first=batch_first, qkv_bias=qkv_bias,
-        )  # fmt: skip
-        self.build_attn(attn_args)
-        self.norm2_name, norm2 = build_norm_layer(norm_cfg, embed_dims, postfix=2)
-        self.add_module(self.norm2_name, norm2)
-        ffn_args = dict(ffn_cfg or {})
-        ffn_args.update(
-            embed_dims=embed_dims, feedforward_channels=feedforward_channels, num_fcs=num_fcs,
-            ffn_drop=drop_rate, act_cfg=act_cfg,
-            dropout_layer=dict(type="DropPath", drop_prob=drop_path_rate)
-            if drop_path_rate > 0 else None,
-        )  # fmt: skip
-        self.ffn = FFN(**ffn_args)
-        self.with_cp = with_cp
+def pretrained_state(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """The weights ``init_cfg=dict(type='Pretrained'|'Pretrained_Part', checkpoint=...)`` names
+    (``Pretrained_Part``: those under ``image_encoder.``, prefix dropped)."""
+    from segwright.engine.checkpoint import extract_state_dict, read_checkpoint  # a floor below
 
-    def build_attn(self, attn_args: dict[str, Any]) -> None:
-        """``self.attn``: MMCV's ``MultiheadAttention`` (no spatial reduction)."""
-        self.attn = EfficientMultiheadAttention(**attn_args)
+    if not cfg.get("checkpoint"):
+        raise ConfigError(f"init_cfg {dict(cfg)!r} needs checkpoint='path/to/file.pth'.")
+    raw = read_checkpoint(cfg["checkpoint"], "cpu")
+    if cfg["type"] != "Pretrained_Part":
+        return extract_state_dict(raw)
+    prefix = "image_encoder."
+    return {k[len(prefix) :]: v for k, v in raw.items() if k.startswith(prefix)}
 
-    @property
-    def norm1(self) -> nn.Module:
-        return getattr(self, self.norm1_name)
 
-    @property
-    def norm2(self) -> nn.Module:
-        return getattr(self, self.norm2_name)
+def load_pretrained_state(module: nn.Module, state: Mapping[str, Any], checkpoint: str) -> None:
+    """Copy what fits of ``state`` into ``module`` and log what did not."""
+    from segwright.engine.checkpoint import load_state_dict  # a floor below
 
-    def _inner(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.attn(self.norm1(x), identity=x)
-        return self.ffn(self.norm2(x), identity=x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Shapes: ``(N, L, C)`` -> ``(N, L, C)``."""
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(self._inner, x, use_reentrant=False)
-        return self._inner(x)
+    report = load_state_dict(module, state)
+    logger.info("Loaded %s into %s: %s", checkpoint, type(module).__name__, report.summary())
 
 
 def resize_pos_embed(
@@ -194,7 +119,7 @@ def resize_pos_embed(
 
 
 @MODELS.register_module()
-class VisionTransformer(BaseModule):
+class VisionTransformer(NormEvalMixin, BaseModule):
     """ViT: non-overlapping patch tokens, a class token, learned positions, encoder blocks.
 
     Args:
@@ -226,6 +151,8 @@ class VisionTransformer(BaseModule):
     Shapes:
         ``(N, in_channels, H, W)`` -> tuple of ``(N, embed_dims, ceil(H/p), ceil(W/p))``.
     """
+
+    norm_eval_types = (nn.LayerNorm,)
 
     def __init__(
         self,
@@ -260,37 +187,11 @@ class VisionTransformer(BaseModule):
         init_cfg: Any = None,
     ) -> None:
         super().__init__(init_cfg)
-        if isinstance(img_size, int):
-            img_size = (img_size, img_size)
-        img_size = tuple(img_size)
-        if len(img_size) == 1:
-            img_size = (img_size[0], img_size[0])
-        if len(img_size) != 2:
-            raise ConfigError(f"VisionTransformer img_size must be an int or a pair: {img_size}.")
+        img_size = img_size_pair(img_size, "VisionTransformer")
         if output_cls_token and not with_cls_token:
             raise ConfigError("VisionTransformer output_cls_token=True needs with_cls_token=True.")
-        if init_cfg and pretrained:
-            raise ConfigError("VisionTransformer: set either init_cfg or pretrained, not both.")
-        if isinstance(pretrained, str):
-            warnings.warn(
-                "VisionTransformer pretrained= is deprecated; use "
-                "init_cfg=dict(type='Pretrained', checkpoint=...).",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            self.init_cfg = dict(type="Pretrained", checkpoint=pretrained)
-        elif pretrained is not None:
-            raise ConfigError(
-                f"VisionTransformer pretrained must be a path or None: {pretrained!r}"
-            )
-        if isinstance(out_indices, int):
-            out_indices = [num_layers - 1 if out_indices == -1 else out_indices]
-        self.out_indices = list(out_indices)
-        if any(not 0 <= i < num_layers for i in self.out_indices):
-            raise ConfigError(
-                f"VisionTransformer out_indices {self.out_indices} must name blocks "
-                f"0..{num_layers - 1}."
-            )
+        self.init_cfg = init_cfg_from_pretrained("VisionTransformer", pretrained, self.init_cfg)
+        self.out_indices = block_indices(out_indices, num_layers, "VisionTransformer")
         self.img_size = img_size
         self.patch_size = patch_size
         self.interpolate_mode = interpolate_mode
@@ -313,24 +214,12 @@ class VisionTransformer(BaseModule):
         if pre_norm:
             self.pre_ln_name, pre_ln = build_norm_layer(norm_cfg, embed_dims, postfix="_pre")
             self.add_module(self.pre_ln_name, pre_ln)
-        rates = [float(r) for r in torch.linspace(0, drop_path_rate, num_layers)]
-        self.layers = ModuleList(
-            TransformerEncoderLayer(
-                embed_dims=embed_dims,
-                num_heads=num_heads,
-                feedforward_channels=mlp_ratio * embed_dims,
-                attn_drop_rate=attn_drop_rate,
-                drop_rate=drop_rate,
-                drop_path_rate=rates[i],
-                num_fcs=num_fcs,
-                qkv_bias=qkv_bias,
-                act_cfg=act_cfg,
-                norm_cfg=norm_cfg,
-                with_cp=with_cp,
-                batch_first=True,
-            )
-            for i in range(num_layers)
-        )
+        self.layers = transformer_encoder_layers(
+            num_layers, drop_path_rate, embed_dims=embed_dims, num_heads=num_heads,
+            feedforward_channels=mlp_ratio * embed_dims, attn_drop_rate=attn_drop_rate,
+            drop_rate=drop_rate, num_fcs=num_fcs, qkv_bias=qkv_bias, act_cfg=act_cfg,
+            norm_cfg=norm_cfg, with_cp=with_cp, batch_first=True,
+        )  # fmt: skip
         self.final_norm = final_norm
         if final_norm:
             self.norm1_name, norm1 = build_norm_layer(norm_cfg, embed_dims, postfix=1)
@@ -373,35 +262,11 @@ class VisionTransformer(BaseModule):
             return
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
         nn.init.trunc_normal_(self.cls_token, std=0.02)
-        for name, m in self.named_modules():
-            if isinstance(m, nn.Linear):
-                trunc_normal_init(m, std=0.02)
-                if m.bias is not None:
-                    if "ffn" in name:
-                        nn.init.normal_(m.bias, mean=0.0, std=1e-6)
-                    else:
-                        nn.init.constant_(m.bias, 0.0)
-            elif isinstance(m, nn.Conv2d):
-                kaiming_init(m, mode="fan_in", bias=0.0)
-            elif isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm)):
-                constant_init(m, val=1.0, bias=0.0)
+        vit_default_init(self)
         self._is_init = True
 
     def _load_pretrained(self, cfg: Mapping[str, Any]) -> None:
-        from segwright.engine.checkpoint import (  # engine is a floor below; imported lazily
-            extract_state_dict,
-            load_state_dict,
-            read_checkpoint,
-        )
-
-        if not cfg.get("checkpoint"):
-            raise ConfigError(f"init_cfg {dict(cfg)!r} needs checkpoint='path/to/file.pth'.")
-        raw = read_checkpoint(cfg["checkpoint"], "cpu")
-        if cfg["type"] == "Pretrained":
-            state = extract_state_dict(raw)
-        else:  # 'Pretrained_Part': the weights under an image encoder's prefix
-            prefix = "image_encoder."
-            state = {k[len(prefix) :]: v for k, v in raw.items() if k.startswith(prefix)}
+        state = pretrained_state(cfg)
         pos = state.get("pos_embed")
         if pos is not None and pos.shape != self.pos_embed.shape:
             side = int(math.sqrt(pos.shape[1] - 1))
@@ -411,8 +276,7 @@ class VisionTransformer(BaseModule):
             state["pos_embed"] = resize_pos_embed(
                 pos, self._pos_grid, (side, side), self.interpolate_mode
             )
-        report = load_state_dict(self, state)
-        logger.info("Loaded %s into VisionTransformer: %s", cfg["checkpoint"], report.summary())
+        load_pretrained_state(self, state, cfg["checkpoint"])
 
     def _pos_embeding(self, tokens: torch.Tensor, hw_shape: tuple[int, int]) -> torch.Tensor:
         """Add ``pos_embed`` (resized when the token grid is not the training one)."""
@@ -447,16 +311,3 @@ class VisionTransformer(BaseModule):
             if i in self.out_indices:
                 outs.append(self._output(x, hw_shape))
         return tuple(outs)
-
-    def train(self, mode: bool = True) -> VisionTransformer:
-        super().train(mode)
-        if mode and self.norm_eval:
-            layer_norms_eval(self)
-        return self
-
-
-def layer_norms_eval(module: nn.Module) -> None:
-    """``norm_eval`` of the transformer backbones: every LayerNorm in eval mode (MMSeg's)."""
-    for m in module.modules():
-        if isinstance(m, nn.LayerNorm):
-            m.eval()

@@ -28,6 +28,19 @@ from segwright.utils.errors import ConfigError
 
 #: The training-config keys every anchor head reads.
 TRAIN_CFG_KEYS = ("assigner", "allowed_border", "pos_weight")
+#: MMDetection's defaults of ``AnchorHead`` and ``RPNHead`` (read-only: parts copy configs).
+ANCHOR_GENERATOR = dict(
+    type="AnchorGenerator", scales=[8, 16, 32], ratios=[0.5, 1.0, 2.0], strides=[4, 8, 16, 32, 64]
+)
+BBOX_CODER = dict(
+    type="DeltaXYWHBBoxCoder",
+    clip_border=True,
+    target_means=(0.0, 0.0, 0.0, 0.0),
+    target_stds=(1.0, 1.0, 1.0, 1.0),
+)
+LOSS_CLS = dict(type="CrossEntropyLoss", use_sigmoid=True, loss_weight=1.0)
+LOSS_BBOX = dict(type="SmoothL1Loss", beta=1.0 / 9.0, loss_weight=1.0)
+NORMAL_CONV_INIT = dict(type="Normal", layer="Conv2d", std=0.01)
 
 
 class AnchorHead(BaseDenseHead):
@@ -62,28 +75,14 @@ class AnchorHead(BaseDenseHead):
         num_classes: int,
         in_channels: int,
         feat_channels: int = 256,
-        anchor_generator: Any = dict(  # noqa: B006 - MMDetection's default
-            type="AnchorGenerator",
-            scales=[8, 16, 32],
-            ratios=[0.5, 1.0, 2.0],
-            strides=[4, 8, 16, 32, 64],
-        ),
-        bbox_coder: Any = dict(  # noqa: B006 - MMDetection's default
-            type="DeltaXYWHBBoxCoder",
-            clip_border=True,
-            target_means=(0.0, 0.0, 0.0, 0.0),
-            target_stds=(1.0, 1.0, 1.0, 1.0),
-        ),
+        anchor_generator: Any = ANCHOR_GENERATOR,
+        bbox_coder: Any = BBOX_CODER,
         reg_decoded_bbox: bool = False,
-        loss_cls: Any = dict(  # noqa: B006 - MMDetection's default
-            type="CrossEntropyLoss", use_sigmoid=True, loss_weight=1.0
-        ),
-        loss_bbox: Any = dict(  # noqa: B006 - MMDetection's default
-            type="SmoothL1Loss", beta=1.0 / 9.0, loss_weight=1.0
-        ),
+        loss_cls: Any = LOSS_CLS,
+        loss_bbox: Any = LOSS_BBOX,
         train_cfg: Mapping[str, Any] | None = None,
         test_cfg: Mapping[str, Any] | None = None,
-        init_cfg: Any = dict(type="Normal", layer="Conv2d", std=0.01),  # noqa: B006
+        init_cfg: Any = NORMAL_CONV_INIT,
     ) -> None:
         super().__init__(init_cfg=init_cfg)
         owner = type(self).__name__

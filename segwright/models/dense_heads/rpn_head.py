@@ -17,7 +17,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segwright.models.dense_heads.anchor_head import AnchorHead
+from segwright.models.dense_heads.anchor_head import (
+    ANCHOR_GENERATOR,
+    BBOX_CODER,
+    LOSS_BBOX,
+    LOSS_CLS,
+    NORMAL_CONV_INIT,
+    AnchorHead,
+)
 from segwright.models.dense_heads.utils import cfg_value, meta_scale_factor, meta_shape
 from segwright.models.layers import ConvModule
 from segwright.ops import batched_nms
@@ -49,28 +56,14 @@ class RPNHead(AnchorHead):
         self,
         in_channels: int,
         num_classes: int = 1,
-        init_cfg: Any = dict(type="Normal", layer="Conv2d", std=0.01),  # noqa: B006
+        init_cfg: Any = NORMAL_CONV_INIT,
         num_convs: int = 1,
         feat_channels: int = 256,
-        anchor_generator: Any = dict(  # noqa: B006 - MMDetection's default
-            type="AnchorGenerator",
-            scales=[8, 16, 32],
-            ratios=[0.5, 1.0, 2.0],
-            strides=[4, 8, 16, 32, 64],
-        ),
-        bbox_coder: Any = dict(  # noqa: B006 - MMDetection's default
-            type="DeltaXYWHBBoxCoder",
-            clip_border=True,
-            target_means=(0.0, 0.0, 0.0, 0.0),
-            target_stds=(1.0, 1.0, 1.0, 1.0),
-        ),
+        anchor_generator: Any = ANCHOR_GENERATOR,
+        bbox_coder: Any = BBOX_CODER,
         reg_decoded_bbox: bool = False,
-        loss_cls: Any = dict(  # noqa: B006 - MMDetection's default
-            type="CrossEntropyLoss", use_sigmoid=True, loss_weight=1.0
-        ),
-        loss_bbox: Any = dict(  # noqa: B006 - MMDetection's default
-            type="SmoothL1Loss", beta=1.0 / 9.0, loss_weight=1.0
-        ),
+        loss_cls: Any = LOSS_CLS,
+        loss_bbox: Any = LOSS_BBOX,
         train_cfg: Mapping[str, Any] | None = None,
         test_cfg: Mapping[str, Any] | None = None,
     ) -> None:

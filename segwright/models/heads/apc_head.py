@@ -9,10 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segwright.models.heads.decode_head import BaseDecodeHead
+from segwright.models.heads.context_concat_head import ContextConcatHead
 from segwright.models.layers import ConvModule
 from segwright.registry import MODELS
-from segwright.utils.errors import ConfigError
 
 
 class ACM(nn.Module):
@@ -69,7 +68,7 @@ class ACM(nn.Module):
 
 
 @MODELS.register_module()
-class APCHead(BaseDecodeHead):
+class APCHead(ContextConcatHead):
     """Adaptive Pyramid Context head: ``[x, ACM_s(x) for s in pool_scales]`` -> 3x3 bottleneck.
 
     Args:
@@ -82,23 +81,9 @@ class APCHead(BaseDecodeHead):
         self, pool_scales: Sequence[int] = (1, 2, 3, 6), fusion: bool = True, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
-        if not isinstance(pool_scales, (list, tuple)):
-            raise ConfigError(f"APCHead pool_scales must be a list or tuple, got {pool_scales!r}.")
         self.pool_scales = pool_scales
         self.fusion = fusion
-        layers = dict(conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
-        self.acm_modules = nn.ModuleList(
-            ACM(s, fusion, self.in_channels, self.channels, **layers)  # type: ignore[arg-type]
-            for s in pool_scales
-        )
-        self.bottleneck = ConvModule(
-            self.in_channels + len(pool_scales) * self.channels,  # type: ignore[operator]
-            self.channels, 3, padding=1, **layers,
+        self._build_context(
+            "acm_modules", "pool_scales", pool_scales,
+            lambda s, **layers: ACM(s, fusion, self.in_channels, self.channels, **layers),
         )  # fmt: skip
-
-    def _forward_feature(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
-        x = self._transform_inputs(inputs)
-        return self.bottleneck(torch.cat([x, *(acm(x) for acm in self.acm_modules)], dim=1))
-
-    def forward(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
-        return self.cls_seg(self._forward_feature(inputs))

@@ -17,80 +17,23 @@ from typing import Any
 import torch
 from torch import nn
 
-from segwright.models.backbones.vit import FFN, build_dropout
 from segwright.models.layers import build_norm_layer
+from segwright.models.layers.attention import MultiheadAttention
+from segwright.models.layers.transformer import FFN
 from segwright.models.utils import BaseModule, ModuleList
 from segwright.registry import MODELS
 from segwright.utils.errors import ConfigError
 
 _LN = dict(type="LN")
-
-
-class MultiheadAttention(BaseModule):
-    """MMCV's ``MultiheadAttention``: positions added to queries and keys (not to values),
-    optional masks, dropout and a residual.
-
-    Args:
-        embed_dims, num_heads: Width and heads.
-        attn_drop, proj_drop: Dropout on the attention weights / after the attention.
-        dropout_layer: ``dict(type='Dropout'|'DropPath', drop_prob=p)`` on the branch, or None.
-        batch_first: Tokens are ``(N, L, C)`` (True) or ``(L, N, C)``.
-        dropout: MMCV's deprecated name that sets both ``attn_drop`` and ``proj_drop``.
-    """
-
-    def __init__(
-        self,
-        embed_dims: int,
-        num_heads: int,
-        attn_drop: float = 0.0,
-        proj_drop: float = 0.0,
-        dropout_layer: Mapping[str, Any] | None = dict(type="Dropout", drop_prob=0.0),  # noqa: B006
-        init_cfg: Any = None,
-        batch_first: bool = False,
-        dropout: float | None = None,
-    ) -> None:
-        super().__init__(init_cfg)
-        if dropout is not None:
-            attn_drop = proj_drop = dropout
-        if embed_dims % num_heads:
-            raise ConfigError(f"embed_dims={embed_dims} is not divisible by num_heads={num_heads}.")
-        self.embed_dims = embed_dims
-        self.num_heads = num_heads
-        self.batch_first = batch_first
-        self.attn = nn.MultiheadAttention(embed_dims, num_heads, dropout=attn_drop)
-        self.proj_drop = nn.Dropout(proj_drop)
-        self.dropout_layer = build_dropout(dropout_layer)
-
-    def forward(
-        self,
-        query: torch.Tensor,
-        key: torch.Tensor | None = None,
-        value: torch.Tensor | None = None,
-        identity: torch.Tensor | None = None,
-        query_pos: torch.Tensor | None = None,
-        key_pos: torch.Tensor | None = None,
-        attn_mask: torch.Tensor | None = None,
-        key_padding_mask: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """Attention of ``query`` (+pos) over ``key`` (+pos) / ``value``, plus ``identity``."""
-        key = query if key is None else key
-        value = key if value is None else value
-        identity = query if identity is None else identity
-        if key_pos is None and query_pos is not None and query_pos.shape == key.shape:
-            key_pos = query_pos
-        if query_pos is not None:
-            query = query + query_pos
-        if key_pos is not None:
-            key = key + key_pos
-        if self.batch_first:
-            query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
-        out = self.attn(
-            query, key, value, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-            need_weights=False,
-        )[0]  # fmt: skip
-        if self.batch_first:
-            out = out.transpose(0, 1)
-        return identity + self.dropout_layer(self.proj_drop(out))
+#: MMDetection's defaults of the DETR layers' attention and FFN configs (read-only).
+_ATTN = dict(embed_dims=256, num_heads=8, dropout=0.0)
+_FFN = dict(
+    embed_dims=256,
+    feedforward_channels=1024,
+    num_fcs=2,
+    ffn_drop=0.0,
+    act_cfg=dict(type="ReLU", inplace=True),
+)
 
 
 def _batch_first(cfg: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -100,27 +43,44 @@ def _batch_first(cfg: Mapping[str, Any], where: str) -> dict[str, Any]:
     return cfg
 
 
-class DetrTransformerEncoderLayer(BaseModule):
+class DetrLayerBase(BaseModule):
+    """Builds a DETR layer's parts in MMDetection's order: ``self_attn`` (a
+    :attr:`self_attn_class`), ``cross_attn`` (a decoder's), ``ffn`` and ``num_norms``
+    LayerNorms ``norms``."""
+
+    #: The self-attention module (Deformable DETR's layers swap in their own).
+    self_attn_class: type[nn.Module] = MultiheadAttention
+
+    def _init_layers(
+        self,
+        self_attn_cfg: Mapping[str, Any],
+        ffn_cfg: Mapping[str, Any],
+        norm_cfg: Mapping[str, Any],
+        num_norms: int,
+        cross_attn_cfg: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.self_attn = self.self_attn_class(**_batch_first(self_attn_cfg, "self_attn_cfg"))
+        if cross_attn_cfg is not None:
+            self.cross_attn = MultiheadAttention(**_batch_first(cross_attn_cfg, "cross_attn_cfg"))
+        self.embed_dims = self.self_attn.embed_dims
+        self.ffn = FFN(**ffn_cfg)
+        self.norms = ModuleList(
+            build_norm_layer(norm_cfg, self.embed_dims)[1] for _ in range(num_norms)
+        )
+
+
+class DetrTransformerEncoderLayer(DetrLayerBase):
     """Self-attention then FFN, each followed by a norm (``norms.0``, ``norms.1``)."""
 
     def __init__(
         self,
-        self_attn_cfg: Mapping[str, Any] = dict(embed_dims=256, num_heads=8, dropout=0.0),  # noqa: B006
-        ffn_cfg: Mapping[str, Any] = dict(  # noqa: B006
-            embed_dims=256,
-            feedforward_channels=1024,
-            num_fcs=2,
-            ffn_drop=0.0,
-            act_cfg=dict(type="ReLU", inplace=True),
-        ),  # fmt: skip
+        self_attn_cfg: Mapping[str, Any] = _ATTN,
+        ffn_cfg: Mapping[str, Any] = _FFN,
         norm_cfg: Mapping[str, Any] = _LN,
         init_cfg: Any = None,
     ) -> None:
         super().__init__(init_cfg)
-        self.self_attn = MultiheadAttention(**_batch_first(self_attn_cfg, "self_attn_cfg"))
-        self.embed_dims = self.self_attn.embed_dims
-        self.ffn = FFN(**ffn_cfg)
-        self.norms = ModuleList(build_norm_layer(norm_cfg, self.embed_dims)[1] for _ in range(2))
+        self._init_layers(self_attn_cfg, ffn_cfg, norm_cfg, 2)
 
     def forward(
         self, query: torch.Tensor, query_pos: torch.Tensor, key_padding_mask: torch.Tensor | None
@@ -132,29 +92,19 @@ class DetrTransformerEncoderLayer(BaseModule):
         return self.norms[1](self.ffn(self.norms[0](query)))
 
 
-class DetrTransformerDecoderLayer(BaseModule):
+class DetrTransformerDecoderLayer(DetrLayerBase):
     """Self-attention, cross-attention, FFN, each followed by a norm (``norms.0..2``)."""
 
     def __init__(
         self,
-        self_attn_cfg: Mapping[str, Any] = dict(embed_dims=256, num_heads=8, dropout=0.0),  # noqa: B006
-        cross_attn_cfg: Mapping[str, Any] = dict(embed_dims=256, num_heads=8, dropout=0.0),  # noqa: B006
-        ffn_cfg: Mapping[str, Any] = dict(  # noqa: B006
-            embed_dims=256,
-            feedforward_channels=1024,
-            num_fcs=2,
-            ffn_drop=0.0,
-            act_cfg=dict(type="ReLU", inplace=True),
-        ),  # fmt: skip
+        self_attn_cfg: Mapping[str, Any] = _ATTN,
+        cross_attn_cfg: Mapping[str, Any] = _ATTN,
+        ffn_cfg: Mapping[str, Any] = _FFN,
         norm_cfg: Mapping[str, Any] = _LN,
         init_cfg: Any = None,
     ) -> None:
         super().__init__(init_cfg)
-        self.self_attn = MultiheadAttention(**_batch_first(self_attn_cfg, "self_attn_cfg"))
-        self.cross_attn = MultiheadAttention(**_batch_first(cross_attn_cfg, "cross_attn_cfg"))
-        self.embed_dims = self.self_attn.embed_dims
-        self.ffn = FFN(**ffn_cfg)
-        self.norms = ModuleList(build_norm_layer(norm_cfg, self.embed_dims)[1] for _ in range(3))
+        self._init_layers(self_attn_cfg, ffn_cfg, norm_cfg, 3, cross_attn_cfg)
 
     def forward(
         self,
@@ -179,7 +129,9 @@ class DetrTransformerDecoderLayer(BaseModule):
 
 
 class DetrTransformerEncoder(BaseModule):
-    """``num_layers`` encoder layers built from ``layer_cfg``."""
+    """``num_layers`` encoder layers (:attr:`layer_class`) built from ``layer_cfg``."""
+
+    layer_class: type[nn.Module] = DetrTransformerEncoderLayer
 
     def __init__(
         self, num_layers: int, layer_cfg: Mapping[str, Any], num_cp: int = -1, init_cfg: Any = None
@@ -187,22 +139,24 @@ class DetrTransformerEncoder(BaseModule):
         super().__init__(init_cfg)
         if num_cp > 0:
             raise ConfigError(
-                "DetrTransformerEncoder: num_cp (fairscale activation checkpointing) is not "
+                f"{type(self).__name__}: num_cp (fairscale activation checkpointing) is not "
                 "supported; remove it."
             )
         self.num_layers = num_layers
         self.num_cp = num_cp
-        self.layers = ModuleList(
-            DetrTransformerEncoderLayer(**layer_cfg) for _ in range(num_layers)
-        )
+        self.layers = ModuleList(self.layer_class(**layer_cfg) for _ in range(num_layers))
         self.embed_dims = self.layers[0].embed_dims
 
     def forward(
-        self, query: torch.Tensor, query_pos: torch.Tensor, key_padding_mask: torch.Tensor | None
+        self, query: torch.Tensor, query_pos: torch.Tensor, *args: Any, **kwargs: Any
     ) -> torch.Tensor:
-        """Shapes: ``query``/``query_pos`` (N, L, C), ``key_padding_mask`` (N, L)."""
+        """Each layer in turn on ``query``; the rest (DETR: ``key_padding_mask``) goes to every
+        layer.
+
+        Shapes: ``query``/``query_pos`` (N, L, C), ``key_padding_mask`` (N, L).
+        """
         for layer in self.layers:
-            query = layer(query, query_pos, key_padding_mask)
+            query = layer(query, query_pos, *args, **kwargs)
         return query
 
 

@@ -9,10 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segwright.models.heads.decode_head import BaseDecodeHead
+from segwright.models.heads.context_concat_head import ContextConcatHead
 from segwright.models.layers import ConvModule, build_activation_layer, build_norm_layer
 from segwright.registry import MODELS
-from segwright.utils.errors import ConfigError
 
 
 class DCM(nn.Module):
@@ -70,7 +69,7 @@ class DCM(nn.Module):
 
 
 @MODELS.register_module()
-class DMHead(BaseDecodeHead):
+class DMHead(ContextConcatHead):
     """Dynamic Multi-scale filter head: ``[x, DCM_k(x) for k in filter_sizes]`` -> bottleneck.
 
     Args:
@@ -83,23 +82,9 @@ class DMHead(BaseDecodeHead):
         self, filter_sizes: Sequence[int] = (1, 3, 5, 7), fusion: bool = False, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
-        if not isinstance(filter_sizes, (list, tuple)):
-            raise ConfigError(f"DMHead filter_sizes must be a list or tuple, got {filter_sizes!r}.")
         self.filter_sizes = filter_sizes
         self.fusion = fusion
-        layers = dict(conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
-        self.dcm_modules = nn.ModuleList(
-            DCM(k, fusion, self.in_channels, self.channels, **layers)  # type: ignore[arg-type]
-            for k in filter_sizes
-        )
-        self.bottleneck = ConvModule(
-            self.in_channels + len(filter_sizes) * self.channels,  # type: ignore[operator]
-            self.channels, 3, padding=1, **layers,
+        self._build_context(
+            "dcm_modules", "filter_sizes", filter_sizes,
+            lambda k, **layers: DCM(k, fusion, self.in_channels, self.channels, **layers),
         )  # fmt: skip
-
-    def _forward_feature(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
-        x = self._transform_inputs(inputs)
-        return self.bottleneck(torch.cat([x, *(dcm(x) for dcm in self.dcm_modules)], dim=1))
-
-    def forward(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
-        return self.cls_seg(self._forward_feature(inputs))

@@ -22,10 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segwright.models.backbones.mit import EfficientMultiheadAttention
-from segwright.models.backbones.vit import FFN
 from segwright.models.heads.decode_head import BaseDecodeHead
 from segwright.models.layers import ConvModule, build_activation_layer, build_norm_layer
+from segwright.models.layers.attention import MultiheadAttention
+from segwright.models.layers.transformer import FFN
 from segwright.models.utils import BaseModule
 from segwright.registry import MODELS, build_if_dict
 from segwright.structures import SegDataSample
@@ -184,9 +184,7 @@ class KernelUpdateHead(BaseModule):
                 f"KernelUpdateHead: in_channels * conv_kernel_size**2 = {width} is not divisible "
                 f"by num_heads={num_heads}."
             )
-        self.attention = EfficientMultiheadAttention(
-            width, num_heads, attn_drop=dropout, qkv_bias=True
-        )
+        self.attention = MultiheadAttention(width, num_heads, attn_drop=dropout, batch_first=True)
         self.attention_norm = build_norm_layer(_LN, width)[1]
         self.kernel_update_conv = build_if_dict(
             kernel_updator_cfg, MODELS, key="kernel_updator_cfg"

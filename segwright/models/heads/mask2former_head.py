@@ -24,12 +24,12 @@ from segwright.models.heads.detr_transformer import (
     DetrTransformerDecoderLayer,
     SinePositionalEncoding,
 )
-from segwright.models.heads.maskformer_head import MaskFormerHead, _metas, reduce_mean
+from segwright.models.heads.maskformer_head import MaskFormerHead, mask_embed
 from segwright.models.utils import BaseModule, ModuleList
 from segwright.models.utils.weight_init import caffe2_xavier_init
 from segwright.ops import point_sample
 from segwright.ops.point_sample import get_uncertain_point_coords_with_randomness
-from segwright.registry import MODELS, TASK_UTILS
+from segwright.registry import MODELS
 from segwright.structures import InstanceData
 from segwright.utils.errors import ConfigError
 
@@ -124,24 +124,13 @@ class Mask2FormerHead(MaskFormerHead):
                 f"Mask2FormerHead: the pixel decoder's encoder has num_levels={levels} but "
                 f"num_transformer_feat_level={num_transformer_feat_level}; they must agree."
             )
-        self.num_classes = num_classes
-        self.out_channels = num_classes
-        self.align_corners = align_corners
-        self.ignore_index = ignore_index
-        self.threshold = None
-        self.input_transform = "multiple_select"
-        self.in_channels = list(in_channels)
-        self.in_index = list(in_index) if in_index is not None else list(range(len(in_channels)))
-        self.test_cfg = test_cfg
-        self.num_queries = num_queries
+        self._init_head(
+            num_classes, align_corners, ignore_index, in_channels, in_index, test_cfg, num_queries
+        )
         self.num_transformer_feat_level = num_transformer_feat_level
         self.num_heads = transformer_decoder["layer_cfg"]["cross_attn_cfg"]["num_heads"]
         self.num_transformer_decoder_layers = transformer_decoder["num_layers"]
-        decoder_cfg = copy.deepcopy(dict(pixel_decoder))
-        decoder_cfg.update(
-            in_channels=self.in_channels, feat_channels=feat_channels, out_channels=out_channels
-        )
-        self.pixel_decoder = MODELS.build(decoder_cfg, key="pixel_decoder")
+        self._build_pixel_decoder(pixel_decoder, feat_channels, out_channels)
         self.transformer_decoder = Mask2FormerTransformerDecoder(
             **copy.deepcopy(dict(transformer_decoder))
         )
@@ -156,22 +145,12 @@ class Mask2FormerHead(MaskFormerHead):
         self.query_feat = nn.Embedding(num_queries, feat_channels)
         self.level_embed = nn.Embedding(num_transformer_feat_level, feat_channels)
         self.cls_embed = nn.Linear(feat_channels, num_classes + 1)
-        self.mask_embed = nn.Sequential(
-            nn.Linear(feat_channels, feat_channels), nn.ReLU(inplace=True),
-            nn.Linear(feat_channels, feat_channels), nn.ReLU(inplace=True),
-            nn.Linear(feat_channels, out_channels),
-        )  # fmt: skip
-        self.train_cfg = train_cfg
+        self.mask_embed = mask_embed(feat_channels, out_channels)
+        self._init_training(train_cfg, loss_cls, loss_mask, loss_dice)  # type: ignore[arg-type]
         if train_cfg:
-            self.assigner = TASK_UTILS.build(train_cfg["assigner"], key="train_cfg.assigner")
-            self.sampler = TASK_UTILS.build(train_cfg["sampler"], key="train_cfg.sampler")
             self.num_points = train_cfg.get("num_points", 12544)
             self.oversample_ratio = train_cfg.get("oversample_ratio", 3.0)
             self.importance_sample_ratio = train_cfg.get("importance_sample_ratio", 0.75)
-        self.class_weight = loss_cls.get("class_weight")
-        self.loss_cls = MODELS.build(loss_cls, key="loss_cls")
-        self.loss_mask = MODELS.build(loss_mask, key="loss_mask")  # type: ignore[arg-type]
-        self.loss_dice = MODELS.build(loss_dice, key="loss_dice")  # type: ignore[arg-type]
 
     def init_weights(self) -> None:
         for proj in self.decoder_input_projs:
@@ -228,57 +207,30 @@ class Mask2FormerHead(MaskFormerHead):
             mask_preds.append(mask_pred)
         return cls_preds, mask_preds
 
-    def predict(  # type: ignore[override]
-        self, inputs: Sequence[torch.Tensor], batch_img_metas: Sequence[Mapping[str, Any]],
-        test_cfg: Any = None,
-    ) -> torch.Tensor:  # fmt: skip
-        """Semantic logits at the first meta's ``pad_shape`` (else ``img_shape``)."""
-        cls_scores, mask_preds = self.forward(inputs, _metas(batch_img_metas, inputs[-1]))
-        meta = batch_img_metas[0]
-        size = tuple(meta.get("pad_shape", meta["img_shape"])[:2])
-        masks = F.interpolate(mask_preds[-1], size=size, mode="bilinear", align_corners=False)
-        probs = F.softmax(cls_scores[-1], dim=-1)[..., :-1]
-        return torch.einsum("bqc,bqhw->bchw", probs, masks.sigmoid())
+    @staticmethod
+    def _output_size(meta: Mapping[str, Any]) -> tuple[int, int]:
+        """The size :meth:`predict` returns logits at: ``pad_shape`` (else ``img_shape``)."""
+        return tuple(meta.get("pad_shape", meta["img_shape"])[:2])  # type: ignore[return-value]
 
     # -- training -----------------------------------------------------------------------------
 
-    def _targets(
-        self, cls_score: torch.Tensor, mask_pred: torch.Tensor, gt: InstanceData
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
-        """Targets of one image, matched on ``num_points`` uniform points."""
-        gt_labels, gt_masks = gt.labels, gt.masks
+    def _match(self, cls_score: torch.Tensor, mask_pred: torch.Tensor, gt: InstanceData) -> Any:
+        """The sampler's result of matching one image's queries, on ``num_points`` uniform
+        points."""
+        gt_masks = gt.masks
         points = torch.rand((1, self.num_points, 2), device=cls_score.device)
         pred_points = point_sample(mask_pred[:, None], points.repeat(len(mask_pred), 1, 1))
         gt_points = point_sample(gt_masks[:, None].float(), points.repeat(len(gt_masks), 1, 1))
         result = self.assigner.assign(
             InstanceData(scores=cls_score, masks=pred_points[:, 0]),
-            InstanceData(labels=gt_labels, masks=gt_points[:, 0]),
+            InstanceData(labels=gt.labels, masks=gt_points[:, 0]),
         )
-        sampled = self.sampler.sample(result, InstanceData(scores=cls_score, masks=mask_pred), gt)
-        labels = gt_labels.new_full((self.num_queries,), self.num_classes, dtype=torch.long)
-        labels[sampled.pos_inds] = gt_labels[sampled.pos_assigned_gt_inds]
-        weights = mask_pred.new_zeros((self.num_queries,))
-        weights[sampled.pos_inds] = 1.0
-        return labels, gt_masks[sampled.pos_assigned_gt_inds], weights, sampled.avg_factor
+        return self.sampler.sample(result, InstanceData(scores=cls_score, masks=mask_pred), gt)
 
-    def _layer_losses(
-        self, cls_scores: torch.Tensor, mask_preds: torch.Tensor, gts: Sequence[InstanceData]
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        targets = [self._targets(c, m, g) for c, m, g in zip(cls_scores, mask_preds, gts)]
-        labels = torch.stack([t[0] for t in targets]).flatten()
-        mask_targets = torch.cat([t[1] for t in targets])
-        mask_weights = torch.stack([t[2] for t in targets])
-        avg_factor = sum(t[3] for t in targets)
-        scores = cls_scores.flatten(0, 1)
-        if self.class_weight is not None:
-            cls_avg = scores.new_tensor(self.class_weight)[labels].sum()
-        else:
-            cls_avg = scores.new_tensor(float(labels.numel()))
-        loss_cls = self.loss_cls(scores, labels, torch.ones_like(labels), avg_factor=cls_avg)
-        num_masks = max(float(reduce_mean(scores.new_tensor([avg_factor]))), 1.0)
-        preds = mask_preds[mask_weights > 0]
-        if mask_targets.shape[0] == 0:
-            return loss_cls, preds.sum(), preds.sum()
+    def _mask_losses(
+        self, preds: torch.Tensor, mask_targets: torch.Tensor, num_masks: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``loss_mask`` and ``loss_dice`` on the most uncertain points (plus uniform ones)."""
         with torch.no_grad():
             points = get_uncertain_point_coords_with_randomness(
                 preds[:, None], _uncertainty, self.num_points, self.oversample_ratio,
@@ -291,4 +243,4 @@ class Mask2FormerHead(MaskFormerHead):
             point_preds.reshape(-1), point_targets.reshape(-1),
             avg_factor=num_masks * self.num_points,
         )  # fmt: skip
-        return loss_cls, loss_mask, loss_dice
+        return loss_mask, loss_dice

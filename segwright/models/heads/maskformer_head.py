@@ -70,6 +70,15 @@ def _metas(batch_data_samples: Sequence[Any] | None, x: torch.Tensor) -> list[di
     return metas
 
 
+def mask_embed(feat_channels: int, out_channels: int) -> nn.Sequential:
+    """The query-to-mask-embedding MLP (three Linear layers) of MaskFormer and Mask2Former."""
+    return nn.Sequential(
+        nn.Linear(feat_channels, feat_channels), nn.ReLU(inplace=True),
+        nn.Linear(feat_channels, feat_channels), nn.ReLU(inplace=True),
+        nn.Linear(feat_channels, out_channels),
+    )  # fmt: skip
+
+
 @MODELS.register_module()
 class MaskFormerHead(BaseDecodeHead):
     """MaskFormer head (MMSeg's arguments plus MMDetection's ``MaskFormerHead`` ones).
@@ -127,21 +136,10 @@ class MaskFormerHead(BaseDecodeHead):
                 "MaskFormerHead needs transformer_decoder, loss_cls, loss_mask and loss_dice "
                 "configs (see configs/maskformer)."
             )
-        self.num_classes = num_classes
-        self.out_channels = num_classes
-        self.align_corners = align_corners
-        self.ignore_index = ignore_index
-        self.threshold = None
-        self.input_transform = "multiple_select"
-        self.in_channels = list(in_channels)
-        self.in_index = list(in_index) if in_index is not None else list(range(len(in_channels)))
-        self.test_cfg = test_cfg
-        self.num_queries = num_queries
-        decoder_cfg = dict(copy.deepcopy(dict(pixel_decoder)))
-        decoder_cfg.update(
-            in_channels=self.in_channels, feat_channels=feat_channels, out_channels=out_channels
+        self._init_head(
+            num_classes, align_corners, ignore_index, in_channels, in_index, test_cfg, num_queries
         )
-        self.pixel_decoder = MODELS.build(decoder_cfg, key="pixel_decoder")
+        self._build_pixel_decoder(pixel_decoder, feat_channels, out_channels)
         self.transformer_decoder = DetrTransformerDecoder(
             **copy.deepcopy(dict(transformer_decoder))
         )
@@ -156,12 +154,49 @@ class MaskFormerHead(BaseDecodeHead):
             self.decoder_input_proj = nn.Identity()
         self.decoder_pe = SinePositionalEncoding(**positional_encoding)
         self.query_embed = nn.Embedding(num_queries, out_channels)
-        self.mask_embed = nn.Sequential(
-            nn.Linear(feat_channels, feat_channels), nn.ReLU(inplace=True),
-            nn.Linear(feat_channels, feat_channels), nn.ReLU(inplace=True),
-            nn.Linear(feat_channels, out_channels),
-        )  # fmt: skip
+        self.mask_embed = mask_embed(feat_channels, out_channels)
         self.cls_embed = nn.Linear(feat_channels, num_classes + 1)
+        self._init_training(train_cfg, loss_cls, loss_mask, loss_dice)
+
+    def _init_head(
+        self,
+        num_classes: int,
+        align_corners: bool,
+        ignore_index: int,
+        in_channels: Sequence[int],
+        in_index: Sequence[int] | None,
+        test_cfg: Mapping[str, Any] | None,
+        num_queries: int,
+    ) -> None:
+        """The attributes :class:`BaseDecodeHead` would set (its ``__init__`` is skipped)."""
+        self.num_classes = num_classes
+        self.out_channels = num_classes
+        self.align_corners = align_corners
+        self.ignore_index = ignore_index
+        self.threshold = None
+        self.input_transform = "multiple_select"
+        self.in_channels = list(in_channels)
+        self.in_index = list(in_index) if in_index is not None else list(range(len(in_channels)))
+        self.test_cfg = test_cfg
+        self.num_queries = num_queries
+
+    def _build_pixel_decoder(
+        self, pixel_decoder: Mapping[str, Any], feat_channels: int, out_channels: int
+    ) -> None:
+        decoder_cfg = copy.deepcopy(dict(pixel_decoder))
+        decoder_cfg.update(
+            in_channels=self.in_channels, feat_channels=feat_channels, out_channels=out_channels
+        )
+        self.pixel_decoder = MODELS.build(decoder_cfg, key="pixel_decoder")
+
+    def _init_training(
+        self,
+        train_cfg: Mapping[str, Any] | None,
+        loss_cls: Mapping[str, Any],
+        loss_mask: Mapping[str, Any],
+        loss_dice: Mapping[str, Any],
+    ) -> None:
+        """Assigner and sampler (with ``train_cfg``), class weights and the three losses."""
         self.train_cfg = train_cfg
         if train_cfg:
             self.assigner = TASK_UTILS.build(train_cfg["assigner"], key="train_cfg.assigner")
@@ -203,12 +238,17 @@ class MaskFormerHead(BaseDecodeHead):
         self, inputs: Sequence[torch.Tensor], batch_img_metas: Sequence[Mapping[str, Any]],
         test_cfg: Any = None,
     ) -> torch.Tensor:  # fmt: skip
-        """Semantic logits ``(N, num_classes, H, W)`` at the first meta's ``img_shape``."""
+        """Semantic logits ``(N, num_classes, H, W)`` at :meth:`_output_size` of the first meta."""
         cls_scores, mask_preds = self.forward(inputs, batch_img_metas)
-        size = tuple(batch_img_metas[0]["img_shape"][:2])
+        size = self._output_size(batch_img_metas[0])
         masks = F.interpolate(mask_preds[-1], size=size, mode="bilinear", align_corners=False)
         probs = F.softmax(cls_scores[-1], dim=-1)[..., :-1]
         return torch.einsum("bqc,bqhw->bchw", probs, masks.sigmoid())
+
+    @staticmethod
+    def _output_size(meta: Mapping[str, Any]) -> tuple[int, int]:
+        """The size :meth:`predict` returns logits at: MMDetection's ``img_shape``."""
+        return tuple(meta["img_shape"][:2])  # type: ignore[return-value]
 
     # -- training -----------------------------------------------------------------------------
 
@@ -234,19 +274,25 @@ class MaskFormerHead(BaseDecodeHead):
         self, cls_score: torch.Tensor, mask_pred: torch.Tensor, gt: InstanceData
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
         """Labels (N=num_classes where unmatched), mask targets, mask weights, avg factor."""
-        gt_masks, gt_labels = gt.masks, gt.labels
-        small = gt_masks
-        if gt_masks.shape[0] > 0:
-            small = F.interpolate(gt_masks[:, None].float(), mask_pred.shape[-2:], mode="nearest")
-            small = small[:, 0].long()
-        preds = InstanceData(scores=cls_score, masks=mask_pred)
-        result = self.assigner.assign(preds, InstanceData(labels=gt_labels, masks=small))
-        sampled = self.sampler.sample(result, preds, gt)
+        gt_labels, gt_masks = gt.labels, gt.masks
+        sampled = self._match(cls_score, mask_pred, gt)
         labels = gt_labels.new_full((self.num_queries,), self.num_classes, dtype=torch.long)
         labels[sampled.pos_inds] = gt_labels[sampled.pos_assigned_gt_inds]
         weights = mask_pred.new_zeros((self.num_queries,))
         weights[sampled.pos_inds] = 1.0
         return labels, gt_masks[sampled.pos_assigned_gt_inds], weights, sampled.avg_factor
+
+    def _match(self, cls_score: torch.Tensor, mask_pred: torch.Tensor, gt: InstanceData) -> Any:
+        """The sampler's result of matching one image's queries to its instances (the gt
+        masks brought down to the predictions' size)."""
+        gt_masks = gt.masks
+        small = gt_masks
+        if gt_masks.shape[0] > 0:
+            small = F.interpolate(gt_masks[:, None].float(), mask_pred.shape[-2:], mode="nearest")
+            small = small[:, 0].long()
+        preds = InstanceData(scores=cls_score, masks=mask_pred)
+        result = self.assigner.assign(preds, InstanceData(labels=gt.labels, masks=small))
+        return self.sampler.sample(result, preds, gt)
 
     def _layer_losses(
         self, cls_scores: torch.Tensor, mask_preds: torch.Tensor, gts: Sequence[InstanceData]
@@ -258,8 +304,7 @@ class MaskFormerHead(BaseDecodeHead):
         avg_factor = sum(t[3] for t in targets)
         scores = cls_scores.flatten(0, 1)
         if self.class_weight is not None:
-            class_weight = scores.new_tensor(self.class_weight)
-            cls_avg = class_weight[labels].sum()
+            cls_avg = scores.new_tensor(self.class_weight)[labels].sum()
         else:
             cls_avg = scores.new_tensor(float(labels.numel()))
         loss_cls = self.loss_cls(scores, labels, torch.ones_like(labels), avg_factor=cls_avg)
@@ -267,6 +312,12 @@ class MaskFormerHead(BaseDecodeHead):
         preds = mask_preds[mask_weights > 0]
         if mask_targets.shape[0] == 0:
             return loss_cls, preds.sum(), preds.sum()
+        return (loss_cls, *self._mask_losses(preds, mask_targets, num_masks))
+
+    def _mask_losses(
+        self, preds: torch.Tensor, mask_targets: torch.Tensor, num_masks: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``loss_mask`` and ``loss_dice`` of the matched masks, on the full target grid."""
         preds = F.interpolate(
             preds[:, None], mask_targets.shape[-2:], mode="bilinear", align_corners=False
         )[:, 0]
@@ -277,4 +328,4 @@ class MaskFormerHead(BaseDecodeHead):
             1 - mask_targets.reshape(-1),
             avg_factor=num_masks * height * width,
         )
-        return loss_cls, loss_mask, loss_dice
+        return loss_mask, loss_dice

@@ -15,9 +15,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segwright.models.backbones.vit import FFN
-from segwright.models.heads.detr_transformer import SinePositionalEncoding
-from segwright.models.layers import ConvModule, build_norm_layer
+from segwright.models.heads.detr_transformer import (
+    DetrTransformerEncoder,
+    DetrTransformerEncoderLayer,
+    SinePositionalEncoding,
+)
+from segwright.models.layers import ConvModule
 from segwright.models.utils import BaseModule, ModuleList
 from segwright.models.utils.weight_init import caffe2_xavier_init, xavier_init
 from segwright.ops import multi_scale_deformable_attn
@@ -138,8 +141,10 @@ class MultiScaleDeformableAttention(BaseModule):
         return self.dropout(out) + identity
 
 
-class DeformableEncoderLayer(BaseModule):
+class DeformableEncoderLayer(DetrTransformerEncoderLayer):
     """Deformable self-attention then FFN, each followed by a norm (``norms.0``, ``norms.1``)."""
+
+    self_attn_class = MultiScaleDeformableAttention
 
     def __init__(
         self,
@@ -148,37 +153,19 @@ class DeformableEncoderLayer(BaseModule):
         norm_cfg: Mapping[str, Any] = _LN,
         init_cfg: Any = None,
     ) -> None:
-        super().__init__(init_cfg)
-        attn = dict(self_attn_cfg)
-        if not attn.setdefault("batch_first", True):
-            raise ConfigError("self_attn_cfg: DETR layers take batch-first tokens.")
-        self.self_attn = MultiScaleDeformableAttention(**attn)
-        self.embed_dims = self.self_attn.embed_dims
-        self.ffn = FFN(**ffn_cfg)
-        self.norms = ModuleList(build_norm_layer(norm_cfg, self.embed_dims)[1] for _ in range(2))
+        super().__init__(self_attn_cfg, ffn_cfg, norm_cfg, init_cfg)
 
-    def forward(self, query: torch.Tensor, query_pos: torch.Tensor, **kwargs: Any) -> torch.Tensor:
+    def forward(  # type: ignore[override]
+        self, query: torch.Tensor, query_pos: torch.Tensor, **kwargs: Any
+    ) -> torch.Tensor:
         query = self.self_attn(query, value=query, query_pos=query_pos, **kwargs)
         return self.norms[1](self.ffn(self.norms[0](query)))
 
 
-class Mask2FormerTransformerEncoder(BaseModule):
+class Mask2FormerTransformerEncoder(DetrTransformerEncoder):
     """``num_layers`` deformable encoder layers (reference points given by the caller)."""
 
-    def __init__(
-        self, num_layers: int, layer_cfg: Mapping[str, Any], num_cp: int = -1, init_cfg: Any = None
-    ) -> None:
-        super().__init__(init_cfg)
-        if num_cp > 0:
-            raise ConfigError("num_cp (fairscale activation checkpointing) is not supported.")
-        self.num_layers = num_layers
-        self.layers = ModuleList(DeformableEncoderLayer(**layer_cfg) for _ in range(num_layers))
-        self.embed_dims = self.layers[0].embed_dims
-
-    def forward(self, query: torch.Tensor, query_pos: torch.Tensor, **kwargs: Any) -> torch.Tensor:
-        for layer in self.layers:
-            query = layer(query, query_pos, **kwargs)
-        return query
+    layer_class = DeformableEncoderLayer
 
 
 @MODELS.register_module(scope="mmdet")

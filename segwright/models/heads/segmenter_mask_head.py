@@ -9,10 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segwright.models.backbones.vit import TransformerEncoderLayer
 from segwright.models.heads.decode_head import BaseDecodeHead
 from segwright.models.layers import build_norm_layer
-from segwright.models.utils import ModuleList
+from segwright.models.layers.transformer import transformer_encoder_layers
 from segwright.models.utils.weight_init import constant_init, trunc_normal_init
 from segwright.registry import MODELS
 
@@ -59,23 +58,12 @@ class SegmenterMaskTransformerHead(BaseDecodeHead):
         **kwargs: Any,
     ) -> None:
         super().__init__(in_channels=in_channels, **kwargs)
-        rates = [float(r) for r in torch.linspace(0, drop_path_rate, num_layers)]
-        self.layers = ModuleList(
-            TransformerEncoderLayer(
-                embed_dims=embed_dims,
-                num_heads=num_heads,
-                feedforward_channels=mlp_ratio * embed_dims,
-                attn_drop_rate=attn_drop_rate,
-                drop_rate=drop_rate,
-                drop_path_rate=rates[i],
-                num_fcs=num_fcs,
-                qkv_bias=qkv_bias,
-                act_cfg=act_cfg,
-                norm_cfg=norm_cfg,
-                batch_first=True,
-            )
-            for i in range(num_layers)
-        )
+        self.layers = transformer_encoder_layers(
+            num_layers, drop_path_rate, embed_dims=embed_dims, num_heads=num_heads,
+            feedforward_channels=mlp_ratio * embed_dims, attn_drop_rate=attn_drop_rate,
+            drop_rate=drop_rate, num_fcs=num_fcs, qkv_bias=qkv_bias, act_cfg=act_cfg,
+            norm_cfg=norm_cfg, batch_first=True,
+        )  # fmt: skip
         self.dec_proj = nn.Linear(in_channels, embed_dims)
         self.cls_emb = nn.Parameter(torch.randn(1, self.num_classes, embed_dims))
         self.patch_proj = nn.Linear(embed_dims, embed_dims, bias=False)

@@ -7,9 +7,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from segwright.models.backbones.unet import Upsample
 from segwright.models.heads.decode_head import BaseDecodeHead
 from segwright.models.layers import ConvModule
+from segwright.models.layers.upsample import Upsample
 from segwright.registry import MODELS
 from segwright.utils.errors import ConfigError
 

@@ -8,9 +8,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from segwright.models.backbones.unet import Upsample
 from segwright.models.heads.decode_head import BaseDecodeHead
 from segwright.models.layers import ConvModule, build_norm_layer
+from segwright.models.layers.upsample import Upsample
 from segwright.models.necks.mla_neck import norm_tokens
 from segwright.registry import MODELS
 from segwright.utils.errors import ConfigError

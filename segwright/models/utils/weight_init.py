@@ -106,6 +106,21 @@ def caffe2_xavier_init(module: nn.Module, bias: float = 0) -> None:
     )
 
 
+def mit_default_init(
+    module: nn.Module, norm_types: tuple[type[nn.Module], ...] = (nn.LayerNorm,)
+) -> None:
+    """MMSeg's init of MiT, MSCAN and Twins without ``init_cfg``: truncated-normal Linear
+    layers (std 0.02), unit ``norm_types``, convs normal with std ``sqrt(2 / fan_out)``."""
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            trunc_normal_init(m, std=0.02, bias=0.0)
+        elif isinstance(m, norm_types):
+            constant_init(m, val=1.0, bias=0.0)
+        elif isinstance(m, nn.Conv2d):
+            fan_out = m.kernel_size[0] * m.kernel_size[1] * m.out_channels // m.groups
+            normal_init(m, mean=0.0, std=math.sqrt(2.0 / fan_out), bias=0.0)
+
+
 def bias_init_with_prob(prior_prob: float) -> float:
     """The bias whose sigmoid equals ``prior_prob``."""
     return float(-math.log((1 - prior_prob) / prior_prob))
