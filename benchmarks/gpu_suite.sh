@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The GPU figures of issue 19 (part 4) in one prepared run: overhead.py, speed.py (channels_last,
-# AMP fp16 and bf16, compile, cudnn_benchmark) and the host-device sync test, on CUDA. Writes a
+# AMP fp16 and bf16, compile, cudnn_benchmark; and part 2's pin_memory and prefetch_to_device
+# with 2 loader workers) and the host-device sync test, on CUDA. Writes a
 # GPU section (img/s, peak memory, device, date, commit) to a Markdown file for RESULTS.md.
 #
 #   bash benchmarks/gpu_suite.sh                  # on a CUDA machine: about 9 minutes on one H100
@@ -37,23 +38,29 @@ if [[ $CUDA == 1 && $DRY == 0 ]]; then
   OUT_FILE=${OUT_FILE:-benchmarks/results_gpu.md}
   SYNC_K="cuda"
   # step: seconds allowed (sum 540 s, under the 10 minutes with start-up and the writer)
-  declare -A STEP_SECONDS=([overhead]=110 [speed_unet]=210 [speed_pspnet]=160 [sync]=60)
+  declare -A STEP_SECONDS=(
+    [overhead]=100 [speed_unet]=180 [speed_pspnet]=130 [speed_data]=80 [sync]=50)
   OVERHEAD=(--device cuda --models toy unet pspnet --workers 0 2 --rounds 3 --iters 40 --no-warm-run)
   SPEED_UNET=(--model unet --device cuda --rounds 2 --iters 40 --warmup 10)
   # compile of PSPNet-R50 costs minutes of inductor time: left to the UNet row
   SPEED_PSPNET=(--model pspnet --device cuda --rounds 1 --iters 20 --warmup 5
     --options channels_last amp-fp16 amp-bf16 cudnn-benchmark)
+  # issue 19 part 2: pinned vs pageable batches, then the one-batch prefetch on a side stream
+  SPEED_DATA=(--model unet --device cuda --rounds 2 --iters 40 --warmup 10 --workers 2
+    --pin-memory --prefetch-to-device)
 else
   MODE=dry
   OUT_FILE=${OUT_FILE:-$LOGS/gpu_section_dry_run.md}
   SYNC_K="toy"
   if [[ $DRY == 1 ]]; then say "--dry-run: CPU smoke steps only, tiny sizes"
   else say "no CUDA device here: running the CPU smoke steps only (tiny sizes); no GPU figures"; fi
-  declare -A STEP_SECONDS=([overhead]=120 [speed_unet]=150 [sync]=120)
+  declare -A STEP_SECONDS=([overhead]=120 [speed_unet]=150 [speed_data]=120 [sync]=120)
   OVERHEAD=(--device cpu --models toy --workers 0 --rounds 1 --iters 4 --no-warm-run --threads 1)
   SPEED_UNET=(--model toy --device cpu --rounds 1 --iters 2 --warmup 1 --threads 1
     --options channels_last)
   SPEED_PSPNET=()
+  SPEED_DATA=(--model toy --device cpu --rounds 1 --iters 2 --warmup 1 --threads 1
+    --pin-memory --prefetch-to-device)
 fi
 say "mode $MODE, python $PY, logs in $LOGS, section -> $OUT_FILE"
 
@@ -73,6 +80,7 @@ step speed_unet "$PY" benchmarks/speed.py "${SPEED_UNET[@]}"
 if [[ ${#SPEED_PSPNET[@]} -gt 0 ]]; then
   step speed_pspnet "$PY" benchmarks/speed.py "${SPEED_PSPNET[@]}"
 fi
+step speed_data "$PY" benchmarks/speed.py "${SPEED_DATA[@]}"
 
 # The sync test: a colleague writes it (issue 19, part 1). On CUDA the test to run is one whose
 # name says cuda (torch.cuda.set_sync_debug_mode('error') over the iterations between log lines).
@@ -122,13 +130,15 @@ out += [f"### overhead.py ({status(rc)})", ""]
 out += [line for line in text.splitlines() if line.startswith("|")] or ["(no table)"]
 ratios = dict.fromkeys(line for line in text.splitlines() if line.startswith("ratio ("))
 out += [""] + [f"    {line}" for line in ratios] + [""]
-for name in ("speed_unet", "speed_pspnet"):
+for name in ("speed_unet", "speed_pspnet", "speed_data"):
     text, rc = read(name)
     if rc == "not run":
         continue
     batch = re.search(r"^(\w+), batch (\d+)", text, re.M)
     model, size = (batch.group(1), int(batch.group(2))) if batch else (name, 0)
-    out += [f"### speed.py, {model}, batch {size} ({status(rc)})", ""]
+    workers = re.search(r"num_workers (\d+)$", text, re.M)
+    what = f", feeding the device, num_workers {workers.group(1)}" if name == "speed_data" else ""
+    out += [f"### speed.py, {model}, batch {size}{what} ({status(rc)})", ""]
     out += ["| option | ms/iter | img/s | peak memory MiB | fp32 ms/iter | fp32 img/s | ratio |"]
     out += ["|---|---|---|---|---|---|---|"]
     for line in text.splitlines():
@@ -143,6 +153,9 @@ for name in ("speed_unet", "speed_pspnet"):
         ips = f"{size * 1000 / ms:.1f}" if size else "?"
         base_ips = f"{size * 1000 / base:.1f}" if size else "?"
         out.append(f"| {cells[0]} | {ms:.2f} | {ips} | {cells[4]} | {base:.2f} | {base_ips} | {cells[6]} |")
+    if name == "speed_data":
+        out += ["", "fp32 columns: pin-memory's is the run with pin_memory=False; "
+                "prefetch-to-device's is the defaults (pinned on CUDA), so its ratio is the prefetch alone."]
     out.append("")
 text, rc = read("sync")
 out += [f"### sync test ({'PLACEHOLDER' if rc == 'skipped' else status(rc)})", ""]

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset, Sampler, get_worker_info
 
+from segwright.engine.prefetch import DevicePrefetchLoader
 from segwright.engine.rng import sample_seed, seeded_rng
 from segwright.registry import DATA_SAMPLERS, DATASETS, FUNCTIONS, build_if_dict
 from segwright.utils.dist import get_rank, get_world_size
@@ -107,6 +108,9 @@ class DefaultSampler(Sampler[int]):
 @DATA_SAMPLERS.register_module()
 class InfiniteSampler(Sampler[int]):
     """An endless stream of indices (reshuffled after each pass), sharded across ranks."""
+
+    #: Read by the loops (``loop_checks.sampler_is_endless``): an epoch never ends.
+    infinite = True
 
     def __init__(self, dataset: Sized, shuffle: bool = True, seed: int | None = None) -> None:
         self.dataset = dataset
@@ -316,9 +320,17 @@ def worker_init_fn(worker_id: int, num_workers: int, rank: int, seed: int) -> No
 
 
 def build_dataloader(
-    cfg: Mapping[str, Any] | DataLoader, seed: int | None = None, key: str = "train_dataloader"
+    cfg: Mapping[str, Any] | DataLoader,
+    seed: int | None = None,
+    key: str = "train_dataloader",
+    device: torch.device | str | None = None,
 ) -> DataLoader:
-    """Build a DataLoader from ``dict(batch_size, num_workers, dataset, sampler, collate_fn, ...)``."""
+    """Build a DataLoader from ``dict(batch_size, num_workers, dataset, sampler, collate_fn, ...)``.
+
+    ``device`` is the run's: on CUDA ``pin_memory`` defaults to True (:func:`default_pin_memory`)
+    and ``prefetch_to_device=True`` (a segwright key, default False) copies the next batch
+    there while the current step runs (:mod:`segwright.engine.prefetch`).
+    """
     if isinstance(cfg, DataLoader):
         return cfg
     if not isinstance(cfg, Mapping):
@@ -361,6 +373,8 @@ def build_dataloader(
     init_fn = partial(worker_init_fn, num_workers=num_workers, rank=get_rank(), seed=seed or 0)
     batch_size = int(cfg.pop("batch_size", 1))
     batch_sampler = _build_batch_sampler(batch_sampler_cfg, sampler, batch_size, cfg, key)
+    prefetch = cfg.pop("prefetch_to_device", False)
+    cfg.setdefault("pin_memory", default_pin_memory(device))
     unknown = set(cfg) - {
         "pin_memory",
         "drop_last",
@@ -371,7 +385,8 @@ def build_dataloader(
     if unknown:
         raise ConfigError(
             f"{key} has unknown key(s) {sorted(unknown)}. Accepted: batch_size, num_workers, "
-            "persistent_workers, pin_memory, drop_last, sampler, collate_fn, dataset."
+            "persistent_workers, pin_memory, drop_last, sampler, batch_sampler, collate_fn, "
+            "dataset, prefetch_factor, timeout, multiprocessing_context, prefetch_to_device."
         )
     if not isinstance(dataset, IterableDataset):
         dataset = PositionSeededDataset(dataset, seed=seed or 0, rank=get_rank())
@@ -385,7 +400,9 @@ def build_dataloader(
         batching: dict[str, Any] = dict(batch_sampler=batch_sampler)
     else:
         batching = dict(batch_size=batch_size, sampler=sampler)
-    return DataLoader(
+    if prefetch:
+        cfg["device"] = device
+    return (DevicePrefetchLoader if prefetch else DataLoader)(
         dataset,
         **batching,
         num_workers=num_workers,
@@ -408,9 +425,18 @@ def _check_loader_values(cfg: Mapping[str, Any], key: str) -> None:
                 f"{key}.{name} must be a whole number >= {low}, got {value!r}"
                 f"{f' ({type(value).__name__})' if not isinstance(value, int) else ''}."
             )
-    for name in ("drop_last", "pin_memory", "persistent_workers"):
+    for name in ("drop_last", "pin_memory", "persistent_workers", "prefetch_to_device"):
         if name in cfg and not isinstance(cfg[name], bool):
             raise ConfigError(f"{key}.{name} must be True or False, got {cfg[name]!r}.")
+
+
+def default_pin_memory(device: torch.device | str | None) -> bool:
+    """``pin_memory`` when the config leaves it out: True for a CUDA run, else False.
+
+    Pinned batches copy to the GPU asynchronously (``non_blocking``); a CPU run has nothing to
+    copy to, so pinning would only cost time there.
+    """
+    return device is not None and torch.device(device).type == "cuda"
 
 
 def shutdown_workers(loader: Any) -> None:

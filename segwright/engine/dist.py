@@ -259,19 +259,12 @@ class _StepForwardingDDP(nn.parallel.DistributedDataParallel):
         return ddp
 
     def train_step(self, data: Any, optim_wrapper: Any) -> Any:
-        inner = self.module
-        with optim_wrapper.optim_context(self):
-            data = inner.data_preprocessor(data, True)
-            losses = (
-                self(**data, mode="loss") if isinstance(data, Mapping) else self(*data, mode="loss")
-            )
-        loss, log_vars = inner.parse_losses(losses)
-        if not torch.isfinite(loss):
-            from segwright.engine.model import NonFiniteLossError
+        """The inner model's step, its forward run through DDP (which syncs the gradients).
 
-            raise NonFiniteLossError(log_vars)
-        optim_wrapper.update_params(loss)
-        return log_vars
+        The loss is checked as in one process (``BaseModel.check_loss``): read on the host only
+        when the train loop needs every loss at once, else kept on the device for its checks.
+        """
+        return self.module.train_step_through(self, data, optim_wrapper)
 
     def val_step(self, data: Any) -> Any:
         return self.module.val_step(data)

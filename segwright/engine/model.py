@@ -20,18 +20,41 @@ from segwright.registry import MODELS, build_if_dict
 from segwright.utils.errors import ConfigError
 
 
-def cast_to_device(data: Any, device: torch.device | str | None) -> Any:
-    """Move tensors (also inside dicts, lists and objects with ``.to``) to ``device``."""
+def cast_to_device(
+    data: Any, device: torch.device | str | None, non_blocking: bool | None = None
+) -> Any:
+    """Move tensors (also inside dicts, lists and objects with ``.to``) to ``device``.
+
+    Args:
+        data: A tensor, or dicts/lists/tuples of them, or objects with ``.to`` (data samples).
+        device: Where to; None leaves ``data`` as it is.
+        non_blocking: Asynchronous copies; None (auto): asynchronous exactly when ``device`` is
+            CUDA. A host-to-CUDA copy from pinned memory then overlaps the host's work; it is
+            safe because the model reads the tensors on the stream that copies them (the
+            current one). Objects' ``.to`` get ``non_blocking=True`` only when it is True, so a
+            custom ``.to(device)`` without that argument keeps working on the CPU.
+    """
     if device is None:
         return data
+    if non_blocking is None:
+        non_blocking = copies_non_blocking(device)
+    return _cast(data, device, bool(non_blocking))
+
+
+def copies_non_blocking(device: torch.device | str) -> bool:
+    """The automatic ``non_blocking``: True for a CUDA target (pinned batches copy async)."""
+    return torch.device(device).type == "cuda"
+
+
+def _cast(data: Any, device: torch.device | str, non_blocking: bool) -> Any:
     if isinstance(data, torch.Tensor):
-        return data.to(device, non_blocking=True)
+        return data.to(device, non_blocking=non_blocking)
     if isinstance(data, Mapping):
-        return {k: cast_to_device(v, device) for k, v in data.items()}
+        return {k: _cast(v, device, non_blocking) for k, v in data.items()}
     if isinstance(data, (list, tuple)):
-        return type(data)(cast_to_device(v, device) for v in data)
+        return type(data)(_cast(v, device, non_blocking) for v in data)
     if hasattr(data, "to") and callable(data.to):
-        return data.to(device)
+        return data.to(device, non_blocking=True) if non_blocking else data.to(device)
     return data
 
 
@@ -45,9 +68,16 @@ class NonFiniteLossError(ArithmeticError):
 
 @MODELS.register_module()
 class BaseDataPreprocessor(nn.Module):
-    """Moves a batch to the model's device; stacks equally shaped inputs into one tensor."""
+    """Moves a batch to the model's device; stacks equally shaped inputs into one tensor.
 
-    def __init__(self, non_blocking: bool = False) -> None:
+    Args:
+        non_blocking: Asynchronous host-to-device copies. None (default): asynchronous when
+            the model is on CUDA, so a batch from pinned memory (``pin_memory``) is copied
+            while the host goes on; False: always synchronous (MMEngine's default); True:
+            always asynchronous.
+    """
+
+    def __init__(self, non_blocking: bool | None = None) -> None:
         super().__init__()
         self.non_blocking = non_blocking
         self._device = torch.device("cpu")
@@ -62,7 +92,7 @@ class BaseDataPreprocessor(nn.Module):
         return super()._apply(fn, recurse)
 
     def forward(self, data: Mapping[str, Any], training: bool = False) -> dict[str, Any]:
-        data = cast_to_device(dict(data), self._device)
+        data = cast_to_device(dict(data), self._device, self.non_blocking)
         inputs = data.get("inputs")
         if (
             isinstance(inputs, (list, tuple))
@@ -101,9 +131,19 @@ class BaseModel(nn.Module):
         The log values stay on the device, unread. See :meth:`check_loss` for when the loss is
         checked for NaN/Inf here.
         """
-        with optim_wrapper.optim_context(self):
+        return self.train_step_through(self, data, optim_wrapper)
+
+    def train_step_through(
+        self, caller: nn.Module, data: Mapping[str, Any], optim_wrapper: Any
+    ) -> dict[str, torch.Tensor]:
+        """:meth:`train_step` with the forward called on ``caller``.
+
+        ``caller`` is this model, or the DistributedDataParallel wrapper around it (its forward
+        prepares the gradients' all-reduce), so both paths share one step and one loss check.
+        """
+        with optim_wrapper.optim_context(caller):
             data = self.data_preprocessor(data, True)
-            losses = self._run_forward(data, mode="loss")
+            losses = _forward(caller, data, mode="loss")
         loss, log_vars = self.parse_losses(losses)
         self.check_loss(loss, log_vars)
         optim_wrapper.update_params(loss)
@@ -140,11 +180,7 @@ class BaseModel(nn.Module):
         return log_vars
 
     def _run_forward(self, data: Any, mode: str) -> Any:
-        if isinstance(data, Mapping):
-            return self(**data, mode=mode)
-        if isinstance(data, (list, tuple)):
-            return self(*data, mode=mode)
-        raise ConfigError(f"A batch must be a dict or a tuple, got {type(data).__name__}.")
+        return _forward(self, data, mode)
 
     @staticmethod
     def parse_losses(losses: Mapping[str, Any]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -177,3 +213,12 @@ class BaseModel(nn.Module):
         result = {"loss": total}
         result.update(log_vars)
         return total, {k: v.detach() for k, v in result.items()}  # type: ignore[return-value]
+
+
+def _forward(module: nn.Module, data: Any, mode: str) -> Any:
+    """``module(**data, mode=mode)`` for a dict batch, ``module(*data, mode=mode)`` for a tuple."""
+    if isinstance(data, Mapping):
+        return module(**data, mode=mode)
+    if isinstance(data, (list, tuple)):
+        return module(*data, mode=mode)
+    raise ConfigError(f"A batch must be a dict or a tuple, got {type(data).__name__}.")

@@ -48,7 +48,8 @@ class DetDataPreprocessor(BaseDataPreprocessor):
         bgr_to_rgb, rgb_to_bgr: Swap the channels of 3-channel images.
         boxtype2tensor: Accepted for MMDetection configs; boxes are plain ``(N, 4)`` tensors
             here already.
-        non_blocking: Asynchronous host-to-device copies.
+        non_blocking: Asynchronous host-to-device copies; None (default): when the model is
+            on CUDA (see ``BaseDataPreprocessor``); False: never, as MMEngine's default.
         batch_augments: Callables (or MODELS config dicts) ``(inputs, samples) -> (inputs,
             samples)`` applied when training.
 
@@ -69,7 +70,7 @@ class DetDataPreprocessor(BaseDataPreprocessor):
         bgr_to_rgb: bool = False,
         rgb_to_bgr: bool = False,
         boxtype2tensor: bool = True,
-        non_blocking: bool = False,
+        non_blocking: bool | None = None,
         batch_augments: Sequence[Any] | None = None,
     ) -> None:
         super().__init__(non_blocking=non_blocking)
@@ -124,7 +125,7 @@ class DetDataPreprocessor(BaseDataPreprocessor):
 
     def forward(self, data: Mapping[str, Any], training: bool = False) -> dict[str, Any]:
         """Return ``dict(inputs=(N, C, H, W) float tensor, data_samples=[DetDataSample])``."""
-        data = cast_to_device(dict(data), self.device)
+        data = cast_to_device(dict(data), self.device, self.non_blocking)
         inputs = image_list(data.get("inputs"))
         pad_shapes = [self._pad_shape(img) for img in inputs]
         batch, _ = pad_batch(

@@ -95,7 +95,8 @@ class SegDataPreProcessor(BaseDataPreprocessor):
         batch_augments: A callable ``(inputs, data_samples) -> (inputs, data_samples)``, or a
             list of them (config dicts are built from MODELS), applied when training.
         test_cfg: ``dict(size=...)`` or ``dict(size_divisor=...)`` to pad at inference.
-        non_blocking: Asynchronous host-to-device copies.
+        non_blocking: Asynchronous host-to-device copies; None (default): when the model is
+            on CUDA (see ``BaseDataPreprocessor``); False: never, as MMEngine's default.
 
     Shapes:
         ``inputs``: list of ``(C, H, W)`` (uint8 or float) -> ``(N, C, H', W')`` float.
@@ -113,7 +114,7 @@ class SegDataPreProcessor(BaseDataPreprocessor):
         rgb_to_bgr: bool = False,
         batch_augments: Any = None,
         test_cfg: Mapping[str, Any] | None = None,
-        non_blocking: bool = False,
+        non_blocking: bool | None = None,
     ) -> None:
         super().__init__(non_blocking=non_blocking)
         if bgr_to_rgb and rgb_to_bgr:
@@ -178,7 +179,7 @@ class SegDataPreProcessor(BaseDataPreprocessor):
 
     def forward(self, data: Mapping[str, Any], training: bool = False) -> dict[str, Any]:
         """Return ``dict(inputs=(N, C, H, W) float tensor, data_samples=[...])``."""
-        data = cast_to_device(dict(data), self.device)
+        data = cast_to_device(dict(data), self.device, self.non_blocking)
         inputs = image_list(data.get("inputs"))
         data_samples: list[SegDataSample] | None = data.get("data_samples")
         inputs = self._normalize(inputs)

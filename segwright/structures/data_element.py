@@ -213,6 +213,10 @@ class BaseDataElement:
     def cuda(self) -> BaseDataElement:
         return self._map(lambda v: v.cuda() if _has_method(v, "cuda") else v)
 
+    def pin_memory(self) -> BaseDataElement:
+        """Tensors (nested elements' too) in page-locked memory; a pinning DataLoader calls it."""
+        return self._map(lambda v: v.pin_memory() if _has_method(v, "pin_memory") else v)
+
     def detach(self) -> BaseDataElement:
         return self._map(lambda v: v.detach() if _has_method(v, "detach") else v)
 

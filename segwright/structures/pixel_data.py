@@ -24,6 +24,10 @@ class PixelData:
     def cpu(self) -> PixelData:
         return PixelData(self.data.cpu())
 
+    def pin_memory(self) -> PixelData:
+        """A copy in page-locked memory (a DataLoader with ``pin_memory=True`` calls it)."""
+        return PixelData(self.data.pin_memory())
+
     def detach(self) -> PixelData:
         return PixelData(self.data.detach())
 

@@ -110,7 +110,10 @@ class WorkflowValLossHook(Hook):
 
     def before_train(self, runner: Any) -> None:
         self._loader = build_dataloader(
-            self._dataloader_cfg, seed=runner.seed, key="WorkflowValLossHook.dataloader"
+            self._dataloader_cfg,
+            seed=runner.seed,
+            key="WorkflowValLossHook.dataloader",
+            device=runner.device,
         )
 
     # -- when -------------------------------------------------------------------------------
