@@ -2,7 +2,37 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
 from typing import Any
+
+# The configs the running command loaded (set by config_key_origins), newest last.
+_LOADED: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
+    "segwright_cli_loaded_configs", default=None
+)
+
+
+@contextlib.contextmanager
+def config_key_origins() -> Iterator[None]:
+    """While a command runs, build errors about a config key name the file:line that set it.
+
+    The key is looked up in the config the command loaded last (through :func:`load_config`),
+    so ``segwright train`` says ``num_clases ... (set at configs/x.py:8)``.
+    """
+    from segwright.utils.key_origins import key_origins
+
+    loaded: list[Any] = []
+
+    def resolve(key: str) -> str | None:
+        return loaded[-1].origin_of(key) if loaded else None
+
+    token = _LOADED.set(loaded)
+    try:
+        with key_origins(resolve):
+            yield
+    finally:
+        _LOADED.reset(token)
 
 
 def load_config(
@@ -33,6 +63,9 @@ def load_config(
     from segwright.config import load_config as load
 
     cfg = load(path, cfg_options, import_custom_modules=import_custom_modules)
+    loaded = _LOADED.get()
+    if loaded is not None:
+        loaded.append(cfg)
     report = cfg.load_report
     changed = [*report.notes, *report.applied]
     if notes is not None:

@@ -105,10 +105,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    from segwright.cli.config_loading import config_key_origins
     from segwright.utils.errors import SegwrightError
 
     try:
-        with _trust_scope(args):
+        with _trust_scope(args), config_key_origins():
             result = args._module.run(args)
     except KeyboardInterrupt:
         print("segwright: interrupted", file=sys.stderr)

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from segwright.config.hook_checks import check_hook_values
 from segwright.utils.errors import ConfigError
 from segwright.utils.suggest import close_matches, did_you_mean
 
@@ -113,20 +114,8 @@ def _hook(cfg: Mapping[str, Any], name: str) -> Mapping[str, Any]:
 
 
 def _check_hooks(cfg: Mapping[str, Any]) -> list[tuple[str, str]]:
-    logger_hook, checkpoint = _hook(cfg, "logger"), _hook(cfg, "checkpoint")
-    for hook, name, low in ((logger_hook, "logger", 1), (checkpoint, "checkpoint", -1)):
-        value = hook.get("interval")
-        if value is not None and (not _whole(value, low) or value == 0):
-            raise ConfigError(
-                f"default_hooks.{name}.interval must be a whole number >= 1"
-                f"{' (or -1: never)' if low < 0 else ''}, got {value!r}."
-            )
-    keep = checkpoint.get("max_keep_ckpts")
-    if keep is not None and not (_whole(keep, -1) and keep != 0):
-        raise ConfigError(
-            f"default_hooks.checkpoint.max_keep_ckpts must be a whole number >= 1 (or -1: keep "
-            f"all), got {keep!r}."
-        )
+    check_hook_values(cfg)
+    logger_hook = _hook(cfg, "logger")
     ignored = [
         k
         for k, default in LOGGER_HOOK_IGNORED.items()

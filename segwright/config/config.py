@@ -15,7 +15,7 @@ from segwright.config.dump import FORMATTERS
 from segwright.config.loader import Layer, display_path, load
 from segwright.config.merge import merge_into
 from segwright.config.options import expand_dotted, parse_options
-from segwright.config.provenance import Origin, explain
+from segwright.config.provenance import Origin, explain, origin_of
 from segwright.utils.errors import ConfigError
 from segwright.utils.suggest import did_you_mean
 
@@ -301,6 +301,15 @@ class Config:
     def explain(self) -> list[Origin]:
         """Every leaf key with its value and the file:line or --cfg-options entry that set it."""
         return explain(self._cfg_dict, self._layers)
+
+    def origin_of(self, key: str) -> str | None:
+        """Where ``key`` (``'model.decode_head.num_clases'``, ``'x.pipeline[2]'``) was set.
+
+        ``'configs/x.py:12'`` or ``'--cfg-options KEY=VALUE'`` (the user's 0.x file for a
+        translated key); for a key nothing wrote, its nearest parent's place; else None. Pass it
+        to :func:`segwright.utils.key_origins.key_origins` so build errors name the file and line.
+        """
+        return origin_of(self._layers, key)
 
 
 def _short(value: Any) -> str:

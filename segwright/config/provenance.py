@@ -5,6 +5,7 @@ No OpenMMLab tool answers this; ``segwright print-config --explain`` does.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -96,3 +97,35 @@ def explain(values: Mapping[str, Any], layers: Sequence[Layer]) -> list[Origin]:
         source = "(set in code)" if index is None else describe(layers[index], path)
         origins.append(Origin(format_key(path), value, source))
     return origins
+
+
+_INDEX = re.compile(r"\[(\d+)\]")
+
+
+def parse_key(key: str) -> KeyPath:
+    """``'model.loss_decode[1].loss_weight'`` (or ``'model.loss_decode.1.loss_weight'``) -> key path."""
+    parts: list[str | int] = []
+    for part in _INDEX.sub(r".\1", key).split("."):
+        if part:
+            parts.append(int(part) if part.isdigit() else part)
+    return tuple(parts)
+
+
+def origin_of(layers: Sequence[Layer], key: str) -> str | None:
+    """Where ``key`` was set (``'configs/x.py:12'``), else where its nearest parent was.
+
+    A key no layer wrote (added in code, or made up by the 0.x translation) answers with its
+    parent's place, so a misspelt argument added by ``--cfg-options`` or a file still has one.
+
+    Returns:
+        ``file:line``, ``--cfg-options KEY=VALUE`` or a file name; None when nothing is known.
+    """
+    path = parse_key(key)
+    for cut in range(len(path), 0, -1):
+        index = last_layer(layers, path[:cut])
+        if index is None:
+            continue
+        source = describe(layers[index], path[:cut])
+        if not source.startswith("("):  # '(set in code)', '(added by the 0.x translation)'
+            return source
+    return None

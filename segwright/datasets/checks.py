@@ -258,18 +258,14 @@ def _leaf_datasets(dataset: Any) -> Iterator[Any]:
 
 
 def _annotation_settings(dataset: Any) -> tuple[str, bool | None]:
-    """The decoding backend and ``reduce_zero_label`` override of the pipeline's LoadAnnotations."""
-    from segwright.datasets.transforms.loading import LoadAnnotations
-    from segwright.datasets.transforms.tta import TestTimeAug
+    """The decoding backend and ``reduce_zero_label`` override of the pipeline's LoadAnnotations.
 
-    stack = list(getattr(getattr(dataset, "pipeline", None), "transforms", []) or [])
-    while stack:
-        transform = stack.pop(0)
-        if isinstance(transform, LoadAnnotations):
-            return transform.imdecode_backend, transform.reduce_zero_label
-        if isinstance(transform, TestTimeAug):
-            stack.extend(t for sub in transform.subroutines for t in sub.transforms)
-    return "pillow", None
+    The pipeline answers (``Compose.annotation_settings``): this module sits below the
+    transforms (``LoadAnnotations`` calls :func:`check_label_map`) and imports none of them.
+    """
+    ask = getattr(getattr(dataset, "pipeline", None), "annotation_settings", None)
+    found = ask() if callable(ask) else None
+    return found if found is not None else ("pillow", None)
 
 
 def _sample_indices(length: int, num_samples: int) -> list[int]:

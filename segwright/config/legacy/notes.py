@@ -21,6 +21,9 @@ class _TranslatorBase:
         self.custom_hooks: list[Any] = []
         self.best: dict[str, Any] = {}
         self.env_cfg: dict[str, Any] = {}
+        # translated key path -> the 0.x key it was made from, where guessing would go wrong
+        # (two schedulers with the same arguments): read by origins.translated_layers.
+        self.made_from: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
     def note(self, text: str) -> None:
         self.notes.append(text)

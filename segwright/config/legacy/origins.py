@@ -88,9 +88,15 @@ def _insert(tree: dict[Any, Any], path: KeyPath, value: Any) -> None:
 class _Tracer:
     """Finds, for a translated leaf, the 0.x leaf (and layer) it came from."""
 
-    def __init__(self, values: Mapping[str, Any], layers: list[Layer]) -> None:
+    def __init__(
+        self,
+        values: Mapping[str, Any],
+        layers: list[Layer],
+        made_from: Mapping[KeyPath, KeyPath] | None = None,
+    ) -> None:
         self.values = values
         self.layers = layers
+        self.made_from = dict(made_from or {})
         self.by_name: dict[tuple[str, str], list[KeyPath]] = {}
         for path, value in iter_leaves(values):
             self.by_name.setdefault((_name(path), _value_key(value)), []).append(path)
@@ -104,11 +110,21 @@ class _Tracer:
         if name in _LEAF_RENAMES:
             candidates = candidates + self.by_name.get((_LEAF_RENAMES[name], _value_key(value)), [])
         sections = _SECTIONS.get(str(path[0]), ())
+        source = self._made_from(path)
+        if source is not None:  # the translator said which 0.x key this part came from
+            candidates = [c for c in candidates if c[: len(source)] == source]
+            sections = (str(source[0]),)
         if candidates:
             return max(candidates, key=lambda c: self._score(c, path, sections)), True
         for section in sections:
             if section in self.values:
                 return (section,), False
+        return None
+
+    def _made_from(self, path: KeyPath) -> KeyPath | None:
+        for cut in range(len(path), 0, -1):
+            if path[:cut] in self.made_from:
+                return self.made_from[path[:cut]]
         return None
 
     @staticmethod
@@ -134,7 +150,10 @@ def _section_layer(layers: list[Layer], section: str) -> int | None:
 
 
 def translated_layers(
-    values: Mapping[str, Any], layers: list[Layer], translated: Mapping[str, Any]
+    values: Mapping[str, Any],
+    layers: list[Layer],
+    translated: Mapping[str, Any],
+    made_from: Mapping[KeyPath, KeyPath] | None = None,
 ) -> list[Layer]:
     """The layers of a 0.x config rewritten onto the key paths of its translation.
 
@@ -142,12 +161,15 @@ def translated_layers(
         values: The merged 0.x config values.
         layers: Its layers (one per file and ``--cfg-options``), in merge order.
         translated: The translated values.
+        made_from: Translated key path -> the 0.x key it was made from, where the translator
+            knows better than a guess by name and value (``param_scheduler[1]`` from
+            ``momentum_config`` when both policies share their arguments).
 
     Returns:
         One layer per input layer (same source), holding the translated leaves traced to it,
         after a first layer that holds the leaves the translation made up.
     """
-    tracer = _Tracer(values, layers)
+    tracer = _Tracer(values, layers, made_from)
     untraced = Layer(source=_UNTRACED, values={})
     out = [Layer(source=layer.source, values={}) for layer in layers]
     for path, value in iter_leaves(translated):

@@ -110,6 +110,7 @@ class _ScheduleMixin(_TranslatorBase):
             if check is not None:  # report a bad argument under lr_config.<key>
                 with build_path(key):
                     check({k: v for k, v in entry.items() if k != "type"})
+            self.made_from[("param_scheduler", len(schedulers))] = (key,)
             schedulers.append(entry)
             self.note(
                 f"{key} -> param_scheduler {entry['type']}: MMCV's formula and timing (the value "

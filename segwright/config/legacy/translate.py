@@ -57,6 +57,12 @@ def translate_legacy_config(cfg: Mapping[str, Any]) -> tuple[dict[str, Any], lis
         ConfigError: A key cannot be translated (the message names it and what to do), or the
             config mixes 0.x and 1.x keys.
     """
+    values, notes, _ = _translate(cfg)
+    return values, notes
+
+
+def _translate(cfg: Mapping[str, Any]) -> tuple[dict[str, Any], list[str], dict[Any, Any]]:
+    """The translation, with the translator's ``made_from`` hints for provenance."""
     values = cfg.to_dict() if hasattr(cfg, "to_dict") else copy.deepcopy(dict(cfg))
     legacy = sorted(set(values) & LEGACY_KEYS)
     native = sorted(set(values) & NATIVE_KEYS)
@@ -66,7 +72,9 @@ def translate_legacy_config(cfg: Mapping[str, Any]) -> tuple[dict[str, Any], lis
             f"({', '.join(native)}). Write it in one style: remove the 0.x keys, or the 1.x ones "
             "and let segwright translate the 0.x config (segwright migrate-config shows the result)."
         )
-    return _Translator(values).run()
+    translator = _Translator(values)
+    out, notes = translator.run()
+    return out, notes, translator.made_from
 
 
 def translate_config(cfg: Config | Mapping[str, Any]) -> tuple[Config, list[str]]:
@@ -75,9 +83,9 @@ def translate_config(cfg: Config | Mapping[str, Any]) -> tuple[Config, list[str]
     Each translated key keeps the file:line (or ``--cfg-options`` entry) of the 0.x key it came
     from, so ``Config.explain`` names the user's file (:mod:`.origins`).
     """
-    values, notes = translate_legacy_config(cfg)
+    values, notes, made_from = _translate(cfg)
     if isinstance(cfg, Config):
-        layers = translated_layers(cfg.to_dict(), cfg.layers, values)
+        layers = translated_layers(cfg.to_dict(), cfg.layers, values, made_from)
         return Config(values, filename=cfg.filename, text=cfg.text, layers=layers), notes
     return Config(values), notes
 

@@ -233,6 +233,10 @@ class LoadAnnotations(BaseTransform):
         self.reduce_zero_label = reduce_zero_label
         self.imdecode_backend = imdecode_backend
 
+    def annotation_settings(self) -> tuple[str, bool | None]:
+        """``(imdecode_backend, reduce_zero_label)``: how the label checks read the masks."""
+        return self.imdecode_backend, self.reduce_zero_label
+
     def _reduce(self, results: dict[str, Any]) -> bool:
         from_dataset = results.get("reduce_zero_label")
         if self.reduce_zero_label is None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from segwright.datasets.transforms.base import BaseTransform
 from segwright.datasets.transforms.compose import Compose, build_transform
-from segwright.registry import TRANSFORMS
+from segwright.registry import TRANSFORMS, current_build_path, join_path
 from segwright.utils.errors import ConfigError, DatasetError
 
 
@@ -45,7 +45,23 @@ class TestTimeAug(BaseTransform):
             [build_transform(t, key=f"transforms[{i}][{j}]") for j, t in enumerate(stage)]
             for i, stage in enumerate(transforms)
         ]
-        self.subroutines = [Compose(list(combo)) for combo in itertools.product(*stages)]
+        parent = current_build_path()
+        self.subroutines = []
+        for combo in itertools.product(*(list(enumerate(stage)) for stage in stages)):
+            subroutine = Compose([t for _, t in combo])
+            # the config key of each branch step, for errors while loading a sample
+            subroutine.step_keys = [
+                join_path(parent, f"transforms[{i}][{j}]") for i, (j, _) in enumerate(combo)
+            ]
+            self.subroutines.append(subroutine)
+
+    def annotation_settings(self) -> tuple[str, bool | None] | None:
+        """The first branch's LoadAnnotations settings (see ``Compose.annotation_settings``)."""
+        for subroutine in self.subroutines:
+            found = subroutine.annotation_settings()
+            if found is not None:
+                return found
+        return None
 
     def transform(self, results: dict[str, Any]) -> dict[str, list[Any]]:
         outputs = []
