@@ -31,9 +31,9 @@ from segwright.utils.errors import (
     RegistryError,
     SegwrightError,
 )
+from segwright.version import __version__
 
-__version__ = "0.1.0"
-
+# isort: split
 # MMCV/MMEngine/MMSeg import paths for the user modules a config's custom_imports names.
 from segwright import compat as _compat  # noqa: E402
 

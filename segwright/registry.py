@@ -22,6 +22,7 @@ from segwright.utils.errors import (
     SegwrightError,
     config_error_like,
 )
+from segwright.utils.key_origins import set_at
 from segwright.utils.suggest import close_matches, did_you_mean
 
 #: Scope prefixes found in OpenMMLab configs (``type='mmseg.EncoderDecoder'``); they name our own classes.
@@ -144,6 +145,8 @@ class Registry:
         self._module_dict: dict[str, Any] = {}
         self._scoped: dict[str, dict[str, Any]] = {}  # scope -> its own meaning of shared names
         self._build_func = build_func
+        self._internal: set[str] = set()  # test helpers: buildable, never offered to users
+        self._defaults: dict[str, str] = {}  # default key -> type name (default_specs)
 
     def __repr__(self) -> str:
         return f"Registry(name={self.name!r}, items={len(self._module_dict)})"
@@ -156,6 +159,8 @@ class Registry:
         names: str | Sequence[str] | None,
         force: bool,
         scope: str | None = None,
+        internal: bool = False,
+        default_key: str | None = None,
     ) -> None:
         if scope is not None and scope not in SCOPES_WITH_TABLES:
             raise ValueError(
@@ -183,6 +188,16 @@ class Registry:
                     f"{where}). Pick another name, or pass force=True to replace it."
                 )
             table[name] = module
+        (self._internal.update if internal else self._internal.difference_update)(names)
+        if default_key is not None:
+            kind = f"{scope}.{names[0]}" if scope else names[0]
+            taken = self._defaults.get(default_key)
+            if taken not in (None, kind) and not force:
+                raise RegistryError(
+                    f"default_key={default_key!r} of the {self.name} registry is taken by "
+                    f"{taken!r}. Pick another key, or pass force=True to replace it."
+                )
+            self._defaults[default_key] = kind
 
     def register_module(
         self,
@@ -190,6 +205,8 @@ class Registry:
         force: bool = False,
         module: Any = None,
         scope: str | None = None,
+        internal: bool = False,
+        default_key: str | None = None,
     ) -> Any:
         """Register a class or function, as a decorator or a call.
 
@@ -197,19 +214,21 @@ class Registry:
         ``R.register_module(module=Cls)`` (returns ``Cls``). A duplicate name raises unless
         ``force=True``. ``scope='mmdet'`` registers MMDetection's meaning of a name that the
         shared table already gives MMSegmentation's meaning (see :data:`SCOPES_WITH_TABLES`).
+        ``internal=True`` (test helpers): buildable, but left out of the names errors offer.
+        ``default_key='preflight'``: a part every consumer builds, see :meth:`default_specs`.
         """
         if not isinstance(force, bool):
             raise TypeError(f"force must be a bool, got {type(force).__name__}.")
         if module is not None:
-            self._register(module, name, force, scope)
+            self._register(module, name, force, scope, internal, default_key)
             return module
         if name is not None and not isinstance(name, str) and callable(name):
             # MMCV's deprecated form: register_module(SomeClass).
-            self._register(name, None, force, scope)
+            self._register(name, None, force, scope, internal, default_key)
             return name
 
         def decorator(obj: Any) -> Any:
-            self._register(obj, name, force, scope)
+            self._register(obj, name, force, scope, internal, default_key)
             return obj
 
         return decorator
@@ -259,11 +278,19 @@ class Registry:
         self.import_builtins()
         return len(self._module_dict)
 
-    def names(self) -> list[str]:
-        """All registered names, sorted; scoped meanings as ``'mmdet.Resize'``."""
+    def names(self, include_internal: bool = True) -> list[str]:
+        """All registered names, sorted; scoped meanings as ``'mmdet.Resize'``; test helpers
+        only with ``include_internal``."""
         self.import_builtins()
         scoped = [f"{scope}.{name}" for scope, table in self._scoped.items() for name in table]
-        return sorted([*self._module_dict, *scoped])
+        hidden = set() if include_internal else self._internal
+        return sorted(n for n in [*self._module_dict, *scoped] if split_scope(n)[1] not in hidden)
+
+    def default_specs(self) -> dict[str, dict[str, Any]]:
+        """``{key: dict(type=name)}`` registered with ``default_key``: parts that consumers build
+        unless a config removes (``default_hooks.<key>=None``) or replaces them."""
+        self.import_builtins()
+        return {key: dict(type=kind) for key, kind in self._defaults.items()}
 
     def set_build_func(self, build_func: Callable[..., Any]) -> None:
         """Replace how this registry builds (e.g. schedulers convert epochs to iterations)."""
@@ -291,9 +318,9 @@ class Registry:
             return build_from_cfg(cfg, self, default_args)
 
 
-def _describe_path() -> str:
+def _describe_path(key: str = "") -> str:
     path = current_build_path()
-    return f" at config key '{path}'" if path else ""
+    return f" at config key '{path}'{set_at(join_path(path, key))}" if path else ""
 
 
 def resolve_type(registry: Registry, obj_type: Any) -> Any:
@@ -302,10 +329,11 @@ def resolve_type(registry: Registry, obj_type: Any) -> Any:
         obj = registry.get(obj_type)
         if obj is None:
             _, bare = split_scope(obj_type)
+            shown = registry.names(include_internal=False)
             raise RegistryError(
-                f"Unknown {registry.name} type {obj_type!r}{_describe_path()}."
-                f"{did_you_mean(bare, registry.names())} "
-                f"Registered {registry.name} types: {', '.join(registry.names()) or '(none)'}. "
+                f"Unknown {registry.name} type {obj_type!r}{_describe_path('type')}."
+                f"{did_you_mean(bare, shown)} "
+                f"Registered {registry.name} types: {', '.join(shown) or '(none)'}. "
                 "A class of your own must be registered with "
                 f"@register_module() in a module listed in custom_imports."
             )
@@ -313,7 +341,7 @@ def resolve_type(registry: Registry, obj_type: Any) -> Any:
     if callable(obj_type):
         return obj_type
     raise ConfigError(
-        f"'type'{_describe_path()} must be a name or a class, got {type(obj_type).__name__} {obj_type!r}."
+        f"'type'{_describe_path('type')} must be a name or a class, got {type(obj_type).__name__} {obj_type!r}."
     )
 
 
@@ -383,7 +411,7 @@ def check_arguments(obj: Any, kwargs: Mapping[str, Any], label: str) -> None:
         if unknown:
             hints = "".join(did_you_mean(k, accepted) for k in unknown)
             raise ConfigError(
-                f"{label}{_describe_path()} got unexpected argument(s) "
+                f"{label}{_describe_path(str(unknown[0]))} got unexpected argument(s) "
                 f"{', '.join(repr(k) for k in unknown)}.{hints} "
                 f"Accepted arguments: {', '.join(accepted) or '(none)'}."
             )
@@ -429,7 +457,7 @@ def build_from_cfg(
     if "type" not in args:
         raise ConfigError(
             f"The {registry.name} config{_describe_path()} has no 'type' key: {dict(cfg)!r}. "
-            f"Add type='<name>' (one of: {', '.join(registry.names()[:20])}...)."
+            f"Add type='<name>' (one of: {', '.join(registry.names(include_internal=False)[:20])}...)."
         )
     obj_type = args.pop("type")
     obj = resolve_type(registry, obj_type)
@@ -458,7 +486,7 @@ def _with_path(exc: SegwrightError) -> SegwrightError:
     if not path or path in message or len(exc.args) != 1:
         return exc
     try:
-        return type(exc)(f"{message} (config key '{path}')")
+        return type(exc)(f"{message} (config key '{path}'{set_at(path)})")
     except Exception:  # noqa: BLE001 - an error class with another signature: leave it
         return exc
 
@@ -500,10 +528,10 @@ HOOKS = Registry(
     "hook",
     locations=[
         "segwright.engine.hooks",
-        "segwright.apis.preflight",
-        "segwright.apis.test_outputs",
-        "segwright.apis.visualization_hook",
-        "segwright.apis.det_visualization_hook",
+        "segwright.task_hooks.preflight",
+        "segwright.task_hooks.test_outputs",
+        "segwright.task_hooks.visualization_hook",
+        "segwright.task_hooks.det_visualization_hook",
     ],
 )
 LOOPS = Registry("loop", locations=["segwright.engine.loops"])

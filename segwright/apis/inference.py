@@ -104,7 +104,7 @@ def _choose_dataset_meta(
     When they differ, the config's names are kept, unless only the checkpoint's match the
     number of classes the model predicts; either way a warning names both lists.
     """
-    from segwright.apis.preflight import detector_num_classes, model_num_classes
+    from segwright.models.class_counts import detector_num_classes, model_num_classes
 
     stored_classes = checkpoint_classes(checkpoint)
     if stored_classes and "classes" not in stored:

@@ -1,28 +1,25 @@
-"""``train(cfg)``: build the runner with segmentation's pre-flight checks and train."""
+"""``train(cfg)``: build the runner from a config file or :class:`Config` and train."""
 
 from __future__ import annotations
 
 import os
 from typing import Any
 
-from segwright.apis import preflight  # noqa: F401  (registers SegPreflightHook)
 from segwright.config import Config, load_config
 from segwright.config.checks import check_work_dir
 
 
 def build_runner(cfg: Config | str | os.PathLike) -> Any:
-    """A runner for ``cfg`` with the pre-flight hook (``default_hooks.preflight=None`` disables it).
+    """A runner for ``cfg`` (a file or a :class:`Config`, MMSeg 1.x or 0.x).
 
-    ``cfg`` is a file or a :class:`Config`, MMSeg 1.x or 0.x (read by
-    :func:`segwright.config.load_config`).
+    The pre-flight checks come with every runner (``default_hooks.preflight``, see
+    :mod:`segwright.task_hooks.preflight`); this adds reading a path and checking ``work_dir``
+    again, since the CLI's ``--work-dir`` is set after loading.
     """
     from segwright.engine.runner import Runner
 
-    cfg = load_config(cfg)  # an MMSeg 0.x config is translated before hooks are added
-    check_work_dir(cfg.get("work_dir"))  # again: the CLI's --work-dir is set after loading
-    hooks = dict(cfg.get("default_hooks") or {})
-    hooks.setdefault("preflight", dict(type="SegPreflightHook"))
-    cfg.default_hooks = hooks
+    cfg = load_config(cfg)
+    check_work_dir(cfg.get("work_dir"))
     return Runner.from_cfg(cfg)
 
 

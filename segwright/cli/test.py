@@ -53,9 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from segwright.apis.test_outputs import SegTestOutputHook
     from segwright.apis.train import build_runner
     from segwright.cli.config_loading import load_config, log_translation_notes
+    from segwright.task_hooks.test_outputs import SegTestOutputHook
 
     notes: list[str] = []
     cfg, _ = load_config(args.config, args.cfg_options, notes=notes)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from segwright.engine.data import index_sampler
+from segwright.engine.data import InfiniteSampler, index_sampler
 from segwright.utils.errors import ConfigError
 
 
@@ -64,6 +64,19 @@ def val_interval_at(progress: int, val_interval: int, dynamic: list[tuple[int, i
     return interval
 
 
+def sampler_is_endless(sampler: Any) -> bool:
+    """Whether ``sampler`` never ends a pass over the data (it only stops when the loop does).
+
+    A sampler tells with a boolean ``infinite`` attribute, so one of the user's own (written for
+    MMEngine, say) can set ``infinite = True``; without it, :class:`InfiniteSampler` and its
+    subclasses are endless and every other sampler ends each pass.
+    """
+    flag = getattr(sampler, "infinite", None)
+    if isinstance(flag, bool):
+        return flag
+    return isinstance(sampler, InfiniteSampler)
+
+
 def check_train_loop(loop: Any) -> None:
     """The loop's data gives it something to train on, in a way it can finish.
 
@@ -73,9 +86,10 @@ def check_train_loop(loop: Any) -> None:
     name = type(loop).__name__
     loader = loop.dataloader
     sampler = index_sampler(loader)
-    if loop.by_epoch and type(sampler).__name__ == "InfiniteSampler":
+    if loop.by_epoch and sampler_is_endless(sampler):
         raise ConfigError(
-            f"train_dataloader.sampler is an InfiniteSampler, which never ends an epoch, but "
+            f"train_dataloader.sampler ({type(sampler).__name__}) is endless, like "
+            f"InfiniteSampler, so it never ends an epoch, but "
             f"train_cfg is an {name}. Use sampler=dict(type='DefaultSampler', shuffle=True) "
             "for epoch-based training, or type='IterBasedTrainLoop' with max_iters."
         )

@@ -18,7 +18,7 @@ must (it decides the update), so both cost one host-device sync per iteration.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import torch
@@ -31,6 +31,7 @@ from segwright.engine.loop_checks import (
     check_dynamic_intervals,
     check_interval,
     check_train_loop,
+    sampler_is_endless,
     val_interval_at,
 )
 from segwright.engine.model import NonFiniteLossError
@@ -114,6 +115,21 @@ class _TrainLoopBase:
     @property
     def epoch(self) -> int:
         return self._epoch
+
+    def state_dict(self) -> dict[str, int]:
+        """The iterations and epochs done (the progress a checkpoint records)."""
+        return {"iter": self._iter, "epoch": self._epoch}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Continue from a checkpoint's progress: ``iter``, ``epoch`` and optionally ``rng``.
+
+        ``rng`` (generator states) is restored once :meth:`_open_pass` reaches the data
+        position the checkpoint was saved at, so the resumed run draws what the first would.
+        """
+        self._iter = int(state.get("iter", 0))
+        self._epoch = int(state.get("epoch", 0))
+        if state.get("rng") is not None:
+            self.resume_rng_state = state["rng"]
 
     def run_iter(self, batch_idx: int, data_batch: Any) -> None:
         """One training iteration: hooks, forward + backward + step, hooks.
@@ -280,6 +296,38 @@ class _TrainLoopBase:
             finally:
                 self.runner.frozen_rng_state = None
 
+    def _resume_position(self) -> tuple[int, int]:
+        """``(pass, batches of it already trained)``: where the data resumes (0, 0 when fresh).
+
+        By epoch, the checkpoint's epoch counts the passes done. By iteration, the passes over
+        the data follow from the iterations done, except with an endless sampler: its one pass
+        never ends.
+        """
+        if self.by_epoch:
+            return self._epoch, max(self._iter - self._epoch * len(self.dataloader), 0)
+        if sampler_is_endless(index_sampler(self.dataloader)):
+            return 0, self._iter
+        return divmod(self._iter, max(len(self.dataloader), 1))
+
+    def _open_pass(self, epoch: int, skip: int) -> Iterator[Any]:
+        """An iterator over pass ``epoch`` of the data, after its first ``skip`` batches.
+
+        The saved generator states (resuming) are restored where the interrupted run was:
+        before creating the iterator at a pass boundary, after it (and after the skipped
+        batches) in the middle of a pass.
+        """
+        sampler = index_sampler(self.dataloader)
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(epoch)
+        if skip == 0:
+            self._finish_resume()
+        fetch_to_skip = skip if (skip and not self._skip_samples(skip)) else 0
+        iterator = iter(self.dataloader)
+        for _ in range(fetch_to_skip):  # a sampler without set_start: load and drop (MMEngine)
+            next(iterator)
+        self._finish_resume()
+        return iterator
+
     def _skip_samples(self, batches_done: int) -> bool:
         """Start the sampler after the samples already trained on; False if it cannot."""
         sampler = index_sampler(self.dataloader)
@@ -327,29 +375,12 @@ class IterBasedTrainLoop(_TrainLoopBase):
         self.dynamic_intervals = check_dynamic_intervals(dynamic_intervals, "IterBasedTrainLoop")
         check_train_loop(self)
 
-    def _batches(self, skip: int) -> Iterator[Any]:
-        """Endless batches, starting after the first ``skip`` ones (resuming).
-
-        The saved generator states are restored at the point where the interrupted run was:
-        before creating the data iterator at a pass boundary, after it (and after any
-        skipped batches) in the middle of a pass.
-        """
-        sampler = index_sampler(self.dataloader)
-        infinite = type(sampler).__name__ == "InfiniteSampler"
-        epoch, within = (0, skip) if infinite else divmod(skip, max(len(self.dataloader), 1))
-        if within == 0:
-            self._finish_resume()
-        fetch_to_skip = within if (within and not self._skip_samples(within)) else 0
+    def _batches(self) -> Iterator[Any]:
+        """Endless batches, pass after pass, from where the run resumes."""
+        epoch, skip = self._resume_position()
         while True:
-            if hasattr(sampler, "set_epoch"):
-                sampler.set_epoch(epoch)
-            iterator = iter(self.dataloader)
-            for _ in range(fetch_to_skip):  # a sampler without set_start: load and drop (MMEngine)
-                next(iterator)
-            fetch_to_skip = 0
-            self._finish_resume()
-            yield from iterator
-            epoch += 1
+            yield from self._open_pass(epoch, skip)
+            epoch, skip = epoch + 1, 0
 
     def run(self) -> Any:
         runner = self.runner
@@ -357,7 +388,7 @@ class IterBasedTrainLoop(_TrainLoopBase):
         self._begin()
         runner.call_hook("before_train_epoch")
         runner.model.train()  # applies norm_eval (a freshly built model counts as training)
-        batches = self._batches(skip=self._iter)
+        batches = self._batches()
         while self._iter < self.max_iters:
             self.run_iter(self._iter, next(batches))
             if self._iter >= self.val_begin and (
@@ -409,20 +440,11 @@ class EpochBasedTrainLoop(_TrainLoopBase):
         runner.call_hook("before_train")
         self._begin()
         # Resuming mid-epoch (a checkpoint saved by iteration): skip what this epoch already saw.
-        skip = self._iter - self._epoch * len(self.dataloader)
+        _, skip = self._resume_position()
         while self._epoch < self.max_epochs:
             runner.call_hook("before_train_epoch")
-            sampler = index_sampler(self.dataloader)
-            if hasattr(sampler, "set_epoch"):
-                sampler.set_epoch(self._epoch)
-            if skip <= 0:
-                self._finish_resume()
-            fetch_to_skip = skip if (skip > 0 and not self._skip_samples(skip)) else 0
-            offset, skip = max(skip, 0), 0
-            iterator = iter(self.dataloader)
-            for _ in range(fetch_to_skip):
-                next(iterator)
-            self._finish_resume()
+            iterator = self._open_pass(self._epoch, skip)
+            offset, skip = skip, 0
             runner.model.train()
             for batch_idx, data_batch in enumerate(iterator, start=offset):
                 self.run_iter(batch_idx, data_batch)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import functools
 import platform
-import random
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -22,65 +21,25 @@ from torch import nn
 
 from segwright.config import Config, load_config
 from segwright.config.load import log_load_report
-from segwright.engine import safe_unpickle, workdir_lock
-from segwright.engine.data import build_dataloader, shutdown_workers
-from segwright.engine.dist import (
-    convert_sync_batchnorm,
-    init_distributed,
-    revert_sync_batchnorm,
-    wrap_model,
-)
+from segwright.engine import workdir_lock
+from segwright.engine.data import shutdown_workers
+from segwright.engine.dist import init_distributed
 from segwright.engine.hooks.hook import STAGES, Hook, implements
 from segwright.engine.logging import LogStore, get_logger
 from segwright.engine.logging.backends import ScalarWriter
 from segwright.engine.logging.logger import close_file_handlers
-from segwright.engine.priority import get_priority, with_priorities
+from segwright.engine.priority import get_priority
+from segwright.engine.runner_args import DEFAULT_HOOKS, runner_kwargs
+from segwright.engine.runner_build import BuildMixin
 from segwright.engine.runner_checkpoint import CheckpointMixin
-from segwright.engine.speed import apply_speed_options
-from segwright.registry import (
-    EVALUATORS,
-    HOOKS,
-    LOOPS,
-    METRICS,
-    MODELS,
-    build_if_dict,
-    normalize_scope,
-)
+from segwright.engine.runner_setup import build_run_model, pick_device, seed_run
+from segwright.registry import HOOKS, normalize_scope
 from segwright.registry import default_scope as registry_scope
-from segwright.utils.dist import get_rank, get_world_size, is_main_process
+from segwright.utils.dist import get_world_size, is_main_process
 from segwright.utils.errors import ConfigError
+from segwright.utils.key_origins import key_origins
 
-#: MMEngine's default hooks; ``default_hooks`` in a config updates this by key (None removes).
-DEFAULT_HOOKS: dict[str, dict[str, Any]] = {
-    "runtime_info": dict(type="RuntimeInfoHook"),
-    "timer": dict(type="IterTimerHook"),
-    "sampler_seed": dict(type="DistSamplerSeedHook"),
-    "logger": dict(type="LoggerHook"),
-    "param_scheduler": dict(type="ParamSchedulerHook"),
-    "checkpoint": dict(type="CheckpointHook", interval=1),
-}
-
-
-def set_random_seed(seed: int, deterministic: bool = False) -> None:
-    """Seed Python, NumPy and torch (all devices); optionally make cuDNN deterministic."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-    if deterministic:
-        torch.backends.cudnn.deterministic = True
-        torch.backends.cudnn.benchmark = False
-        torch.use_deterministic_algorithms(True, warn_only=True)
-
-
-def _pick_device(device: str | torch.device | None) -> torch.device:
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(
-            f"Device {device} was asked for, but CUDA is not available here. Use --device cpu."
-        )
-    return device
+__all__ = ["DEFAULT_HOOKS", "Runner"]
 
 
 def _in_default_scope(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -88,14 +47,20 @@ def _in_default_scope(method: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(method)
     def wrapper(self: Runner, *args: Any, **kwargs: Any) -> Any:
-        with registry_scope(self.default_scope):
+        with registry_scope(self.default_scope), key_origins(self.cfg.origin_of):
             return method(self, *args, **kwargs)
 
     return wrapper
 
 
-class Runner(CheckpointMixin):
-    """Builds a run from its parts (config dicts or built objects) and runs train/val/test."""
+class Runner(CheckpointMixin, BuildMixin):
+    """Builds a run from its parts (config dicts or built objects) and runs train/val/test.
+
+    Takes MMEngine's ``Runner`` arguments by keyword; each is the top-level config key of the
+    same name, listed with its default and meaning in
+    :data:`segwright.engine.runner_args.RUNNER_KEYS`. ``cfg`` is the whole config (dumped
+    into the run's folder and checkpoints).
+    """
 
     def __init__(
         self,
@@ -140,56 +105,23 @@ class Runner(CheckpointMixin):
         self.default_scope = normalize_scope(default_scope)
         self.work_dir = Path(work_dir).resolve()
         self.launcher = launcher
-        self.distributed = init_distributed(launcher, dict(env_cfg or {}).get("dist_cfg"))
-        self.device = _pick_device(device)
-        if self.device.type == "cuda" and self.distributed:
-            self.device = torch.device("cuda", torch.cuda.current_device())
-        env_cfg = dict(env_cfg or {})
-        if env_cfg.get("cudnn_benchmark") and torch.backends.cudnn.is_available():
-            torch.backends.cudnn.benchmark = True
-        randomness = dict(randomness or {})
-        seed = randomness.get("seed")
-        if seed is None:
-            seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
-        self.seed = int(seed)
-        self.deterministic = bool(randomness.get("deterministic", False))
-        set_random_seed(
-            self.seed + (get_rank() if randomness.get("diff_rank_seed") else 0), self.deterministic
+        self._init_env(launcher, env_cfg, device, randomness)
+        self._init_logging(experiment_name, log_level, visualizer)
+        self._raw_model, self.model = build_run_model(
+            model,
+            data_preprocessor=data_preprocessor,
+            scope=self.default_scope,
+            trust_checkpoint=trust_checkpoint,
+            distributed=self.distributed,
+            device=self.device,
+            sync_bn=sync_bn,
+            channels_last=channels_last,
+            compile=compile,
+            model_wrapper_cfg=model_wrapper_cfg,
+            logger=self.logger,
         )
 
-        self.timestamp, self.log_dir = workdir_lock.make_log_dir(self.work_dir)
-        self.experiment_name = experiment_name or (
-            f"{Path(self.cfg.filename).stem}_{self.timestamp}"
-            if self.cfg.filename
-            else self.timestamp
-        )
-        self.logger = get_logger(self.log_dir / f"{self.timestamp}.log", log_level)
-        self.log_store = LogStore()
-        self.scalar_writer = ScalarWriter.from_cfg(
-            dict(visualizer or {}), self.log_dir / "vis_data"
-        )
-
-        if isinstance(model, Mapping) and data_preprocessor is not None:
-            model = dict(model)
-            model.setdefault("data_preprocessor", data_preprocessor)
-        with registry_scope(self.default_scope), safe_unpickle.trusted_pickles(trust_checkpoint):
-            built = build_if_dict(model, MODELS, key="model")
-        if not self.distributed:
-            if any(isinstance(m, nn.SyncBatchNorm) for m in built.modules()):
-                self.logger.info("SyncBN needs a process group; this single-process run uses BN.")
-            built = revert_sync_batchnorm(built)
-        elif sync_bn == "torch":
-            built = convert_sync_batchnorm(built)
-        elif sync_bn not in (None, "torch"):
-            raise ConfigError(
-                f"sync_bn={sync_bn!r} is not supported; use 'torch' or leave it unset."
-            )
-        self._raw_model = built.to(self.device)
-        speed_notes = apply_speed_options(self._raw_model, self.device, channels_last, compile)
-        for note in speed_notes:
-            self.logger.info(f"Speed option {note}")
-        self.model = wrap_model(self._raw_model, self.distributed, self.device, model_wrapper_cfg)
-
+        # The parts' configs, built when a command needs them (runner_build.py).
         self._train_dataloader_cfg = train_dataloader
         self._val_dataloader_cfg = val_dataloader
         self._test_dataloader_cfg = test_dataloader
@@ -209,17 +141,50 @@ class Runner(CheckpointMixin):
         # While validating inside training: the training generators' states, for checkpoints.
         self.frozen_rng_state: dict[str, Any] | None = None
 
+        # Built by the commands.
         self.train_loop: Any = None
         self.val_loop: Any = None
         self.test_loop: Any = None
         self.optim_wrapper: Any = None
         self.param_schedulers: list[Any] | None = None
+
         self._hooks: list[Hook] = []
         self._hooks_by_stage: dict[str, list[Hook]] = {}  # call_hook's cache; see there
         self._register_default_hooks(default_hooks)
         for index, hook in enumerate(custom_hooks or []):
             self.register_hook(hook, key=f"custom_hooks[{index}]")
         self._log_environment()
+
+    def _init_env(
+        self,
+        launcher: str,
+        env_cfg: Mapping[str, Any] | None,
+        device: str | torch.device | None,
+        randomness: Mapping[str, Any] | None,
+    ) -> None:
+        """Process group, device, cuDNN and seeds (config keys ``env_cfg``, ``randomness``)."""
+        env_cfg = dict(env_cfg or {})
+        self.distributed = init_distributed(launcher, env_cfg.get("dist_cfg"))
+        self.device = pick_device(device, self.distributed)
+        if env_cfg.get("cudnn_benchmark") and torch.backends.cudnn.is_available():
+            torch.backends.cudnn.benchmark = True
+        self.seed, self.deterministic = seed_run(randomness)
+
+    def _init_logging(
+        self, experiment_name: str | None, log_level: str, visualizer: Mapping[str, Any] | None
+    ) -> None:
+        """The run's log folder and file, its log store and its scalar backends."""
+        self.timestamp, self.log_dir = workdir_lock.make_log_dir(self.work_dir)
+        self.experiment_name = experiment_name or (
+            f"{Path(self.cfg.filename).stem}_{self.timestamp}"
+            if self.cfg.filename
+            else self.timestamp
+        )
+        self.logger = get_logger(self.log_dir / f"{self.timestamp}.log", log_level)
+        self.log_store = LogStore()
+        self.scalar_writer = ScalarWriter.from_cfg(
+            dict(visualizer or {}), self.log_dir / "vis_data"
+        )
 
     # -- construction from a config --------------------------------------------------------
 
@@ -232,48 +197,8 @@ class Runner(CheckpointMixin):
         translated or applied is logged into the run's log.
         """
         cfg = load_config(cfg)
-        work_dir = cfg.get("work_dir")
-        if work_dir is None:
-            name = Path(cfg.filename).stem if cfg.filename else "run"
-            work_dir = Path("work_dirs") / name
-        if "model" not in cfg:
-            raise ConfigError("The config has no 'model'. Add model=dict(type=..., ...).")
-        runner = cls(
-            model=cfg["model"],
-            work_dir=work_dir,
-            train_dataloader=cfg.get("train_dataloader"),
-            val_dataloader=cfg.get("val_dataloader"),
-            test_dataloader=cfg.get("test_dataloader"),
-            train_cfg=cfg.get("train_cfg"),
-            val_cfg=cfg.get("val_cfg"),
-            test_cfg=cfg.get("test_cfg"),
-            optim_wrapper=cfg.get("optim_wrapper"),
-            param_scheduler=cfg.get("param_scheduler"),
-            val_evaluator=cfg.get("val_evaluator"),
-            test_evaluator=cfg.get("test_evaluator"),
-            default_hooks=with_priorities(cfg, DEFAULT_HOOKS),
-            custom_hooks=cfg.get("custom_hooks"),
-            data_preprocessor=cfg.get("data_preprocessor"),
-            load_from=cfg.get("load_from"),
-            resume=cfg.get("resume", False),
-            launcher=cfg.get("launcher", "none"),
-            env_cfg=cfg.get("env_cfg"),
-            log_level=cfg.get("log_level", "INFO"),
-            log_processor=cfg.get("log_processor"),
-            visualizer=cfg.get("visualizer"),
-            default_scope=cfg.get("default_scope"),
-            randomness=cfg.get("randomness"),
-            experiment_name=cfg.get("experiment_name"),
-            cfg=cfg,
-            device=cfg.get("device"),
-            trust_checkpoint=cfg.get("trust_checkpoint", False),
-            allow_partial_checkpoint=cfg.get("allow_partial_checkpoint", False),
-            model_wrapper_cfg=cfg.get("model_wrapper_cfg"),
-            sync_bn=cfg.get("sync_bn"),
-            channels_last=cfg.get("channels_last", False),
-            compile=cfg.get("compile"),
-            auto_scale_lr=cfg.get("auto_scale_lr"),
-        )
+        with key_origins(cfg.origin_of):
+            runner = cls(**runner_kwargs(cfg, cfg.filename))
         log_load_report(cfg, runner.logger)  # once the run's log file exists
         return runner
 
@@ -335,7 +260,10 @@ class Runner(CheckpointMixin):
         self._hooks_by_stage.clear()
 
     def _register_default_hooks(self, overrides: Mapping[str, Any] | None) -> None:
+        """MMEngine's default hooks, then those higher floors registered with a ``default_key``
+        (``HOOKS.default_specs()``), updated by key from ``default_hooks`` (None removes)."""
         specs: dict[str, Any] = copy.deepcopy(DEFAULT_HOOKS)
+        specs.update(HOOKS.default_specs())
         if sys.stdout.isatty() and is_main_process():
             specs["progress_bar"] = dict(type="ProgressBarHook")
         for name, spec in (overrides or {}).items():
@@ -356,117 +284,6 @@ class Runner(CheckpointMixin):
             self._hooks_by_stage[stage] = hooks
         for hook in hooks:
             getattr(hook, stage)(self, **kwargs)
-
-    # -- building on demand ----------------------------------------------------------------
-
-    def _build_train_loop(self) -> Any:
-        if (
-            self._train_cfg is None
-            or self._train_dataloader_cfg is None
-            or self._optim_wrapper_cfg is None
-        ):
-            missing = [
-                name
-                for name, value in (
-                    ("train_cfg", self._train_cfg),
-                    ("train_dataloader", self._train_dataloader_cfg),
-                    ("optim_wrapper", self._optim_wrapper_cfg),
-                )
-                if value is None
-            ]
-            raise ConfigError(f"Training needs {', '.join(missing)} in the config.")
-        cfg = dict(self._train_cfg)
-        if "type" not in cfg:
-            by_epoch = cfg.pop("by_epoch", None)
-            if by_epoch is None:
-                raise ConfigError(
-                    "train_cfg needs type='IterBasedTrainLoop' (with max_iters) or "
-                    "type='EpochBasedTrainLoop' (with max_epochs)."
-                )
-            cfg["type"] = "EpochBasedTrainLoop" if by_epoch else "IterBasedTrainLoop"
-        elif "by_epoch" in cfg:
-            raise ConfigError("train_cfg sets both 'type' and 'by_epoch'; keep only 'type'.")
-        loader = build_dataloader(
-            self._train_dataloader_cfg, seed=self.seed, key="train_dataloader"
-        )
-        return LOOPS.build(cfg, default_args=dict(runner=self, dataloader=loader), key="train_cfg")
-
-    def _build_evaluator(self, cfg: Any, key: str) -> Any:
-        if cfg is None:
-            raise ConfigError(f"Validation/testing needs {key} (e.g. dict(type='IoUMetric')).")
-        if hasattr(cfg, "process") and hasattr(cfg, "evaluate"):
-            return cfg
-        if (
-            isinstance(cfg, Mapping)
-            and cfg.get("type") in ("Evaluator",)
-            or (isinstance(cfg, Mapping) and EVALUATORS.get(str(cfg.get("type"))) is not None)
-        ):
-            return EVALUATORS.build(cfg, key=key)
-        metrics = list(cfg) if isinstance(cfg, (list, tuple)) else [cfg]
-        built = [build_if_dict(m, METRICS, key=f"{key}[{i}]") for i, m in enumerate(metrics)]
-        return EVALUATORS.build(dict(type="Evaluator", metrics=built), key=key)
-
-    def _build_eval_loop(self, mode: str) -> Any:
-        loader_cfg = self._val_dataloader_cfg if mode == "val" else self._test_dataloader_cfg
-        loop_cfg = self._val_cfg if mode == "val" else self._test_cfg
-        evaluator_cfg = self._val_evaluator_cfg if mode == "val" else self._test_evaluator_cfg
-        if loader_cfg is None:
-            return None
-        loop_cfg = dict(loop_cfg or {})
-        loop_cfg.setdefault("type", "ValLoop" if mode == "val" else "TestLoop")
-        loader = build_dataloader(loader_cfg, seed=self.seed, key=f"{mode}_dataloader")
-        evaluator = self._build_evaluator(evaluator_cfg, f"{mode}_evaluator")
-        return LOOPS.build(
-            loop_cfg,
-            default_args=dict(runner=self, dataloader=loader, evaluator=evaluator),
-            key=f"{mode}_cfg",
-        )
-
-    def _train_batch_size(self) -> int:
-        """Images per step on one process: the train dataloader's ``batch_size``."""
-        spec = self._train_dataloader_cfg
-        if isinstance(spec, Mapping) and spec.get("batch_size") is not None:
-            return int(spec["batch_size"])
-        loader = self.train_loop.dataloader
-        size = loader.batch_size or getattr(loader.batch_sampler, "batch_size", None)
-        return int(size or 1)
-
-    def _build_optim_and_schedulers(self) -> None:
-        from segwright.engine.optim.auto_scale_lr import scale_lr
-        from segwright.engine.optim.constructor import build_optim_wrapper, describe_param_groups
-        from segwright.engine.optim.schedulers.builder import build_param_schedulers
-
-        if hasattr(self._optim_wrapper_cfg, "update_params"):
-            self.optim_wrapper = self._optim_wrapper_cfg
-        else:
-            self.optim_wrapper = build_optim_wrapper(
-                self._raw_model, copy.deepcopy(self._optim_wrapper_cfg)
-            )
-        factor = scale_lr(
-            self.optim_wrapper.optimizer,
-            self._auto_scale_lr,
-            self._train_batch_size(),
-            get_world_size(),
-        )
-        if factor is not None:
-            self.logger.info(
-                f"auto_scale_lr: lr x {factor:g} (world size {get_world_size()} x batch size "
-                f"{self._train_batch_size()} / base_batch_size "
-                f"{self._auto_scale_lr['base_batch_size']})."
-            )
-        self.logger.info(
-            "Parameter groups:\n" + describe_param_groups(self.optim_wrapper.optimizer)
-        )
-        if self._param_scheduler_cfg:
-            self.param_schedulers = build_param_schedulers(
-                copy.deepcopy(self._param_scheduler_cfg),
-                self.optim_wrapper,
-                epoch_length=len(self.train_loop.dataloader),
-                max_epochs=self.train_loop.max_epochs,
-                max_iters=self.train_loop.max_iters,
-            )
-        else:
-            self.param_schedulers = []
 
     # -- commands --------------------------------------------------------------------------
 

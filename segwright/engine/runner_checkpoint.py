@@ -21,12 +21,25 @@ from segwright.engine.checkpoint_compat import (
 )
 from segwright.engine.rng import capture_rng_state
 from segwright.utils.dist import is_main_process
+from segwright.version import __version__
 
 
-def _segwright_version() -> str:
-    from segwright import __version__
+def _loop_progress(loop: Any) -> dict[str, int]:
+    """``{'iter', 'epoch'}`` done by a train loop (none: zeros)."""
+    if loop is None:
+        return {"iter": 0, "epoch": 0}
+    if hasattr(loop, "state_dict"):
+        return loop.state_dict()
+    return {"iter": loop.iter, "epoch": loop.epoch}  # a loop written for MMEngine
 
-    return __version__
+
+def _restore_loop_progress(loop: Any, meta: Mapping[str, Any], rng: Any) -> None:
+    """Hand a train loop the counts (and generator states) a checkpoint was saved at."""
+    state = {"iter": int(meta.get("iter", 0)), "epoch": int(meta.get("epoch", 0)), "rng": rng}
+    if hasattr(loop, "load_state_dict"):
+        loop.load_state_dict(state)
+    else:  # a loop written for MMEngine, whose runner sets these two attributes itself
+        loop._iter, loop._epoch = state["iter"], state["epoch"]
 
 
 class CheckpointMixin:
@@ -50,16 +63,19 @@ class CheckpointMixin:
         check_losses = getattr(self.train_loop, "check_losses", None)
         if check_losses is not None:  # the losses it keeps on the device (loops.py)
             check_losses(f"before saving {Path(path).name}")
+        # The loop's counts, plus the step this save ends (it runs in that step's last hook).
+        progress = _loop_progress(self.train_loop)
+        epoch, iteration = progress.get("epoch", 0), progress.get("iter", 0)
         checkpoint: dict[str, Any] = {
             "meta": {
-                "epoch": self.epoch + 1 if by_epoch else self.epoch,
-                "iter": self.iter if by_epoch else self.iter + 1,
+                "epoch": epoch + 1 if by_epoch else epoch,
+                "iter": iteration if by_epoch else iteration + 1,
                 "cfg": self.cfg.pretty_text if len(self.cfg) else "",
                 "seed": self.seed,
                 "experiment_name": self.experiment_name,
                 "time": time.strftime("%Y%m%d_%H%M%S", time.localtime()),
                 "torch_version": str(torch.__version__),
-                "segwright_version": _segwright_version(),
+                "segwright_version": __version__,
                 **dict(meta or {}),
             },
             "state_dict": ckpt_io.weights_to_cpu(self._raw_model.state_dict()),
@@ -152,16 +168,13 @@ class CheckpointMixin:
         checkpoint = self.load_checkpoint(filename, checkpoint=checkpoint)
         meta = checkpoint.get("meta", {})
         if self.train_loop is not None:
-            self.train_loop._iter = int(meta.get("iter", 0))
-            self.train_loop._epoch = int(meta.get("epoch", 0))
+            _restore_loop_progress(self.train_loop, meta, checkpoint.get("rng"))
         if "optimizer" in checkpoint and self.optim_wrapper is not None:
             self.optim_wrapper.load_state_dict(checkpoint["optimizer"])
         if "param_schedulers" in checkpoint and self.param_schedulers:
             for scheduler, state in zip(self.param_schedulers, checkpoint["param_schedulers"]):
                 scheduler.load_state_dict(state)
         self.log_store.load_state_dict(checkpoint.get("message_hub", {}))
-        if self.train_loop is not None and "rng" in checkpoint:
-            self.train_loop.resume_rng_state = checkpoint["rng"]
         if meta.get("seed") is not None and meta["seed"] != self.seed:
             self.logger.warning(
                 f"The checkpoint was trained with seed {meta['seed']}, this run uses {self.seed}."

@@ -1,7 +1,7 @@
 """Floor 4: metrics (mIoU, mDice, mFscore, aAcc) following MMEngine's BaseMetric interface."""
 
 from segwright.evaluation import metrics  # noqa: F401
-from segwright.evaluation.evaluator import Evaluator, build_evaluator
+from segwright.evaluation.evaluator import Evaluator
 from segwright.evaluation.functional import (
     intersect_and_union,
     legacy_eval_results,
@@ -16,7 +16,6 @@ __all__ = [
     "BaseMetric",
     "Evaluator",
     "IoUMetric",
-    "build_evaluator",
     "format_class_table",
     "intersect_and_union",
     "legacy_eval_results",

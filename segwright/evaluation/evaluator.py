@@ -99,19 +99,3 @@ class Evaluator:
             batch = None if data is None else list(data[start : start + chunk_size])
             self.process(chunk, batch)
         return self.evaluate(len(data_samples))
-
-
-def build_evaluator(cfg: Any) -> Any:
-    """An evaluator from a config as MMEngine's runner reads ``val_evaluator``.
-
-    A built evaluator passes through; a dict with ``metrics`` builds from EVALUATORS
-    (``type`` defaults to ``'Evaluator'``); any other dict or a list is the metrics of an
-    :class:`Evaluator`.
-    """
-    if isinstance(cfg, Mapping) and "metrics" in cfg:
-        cfg = dict(cfg)
-        cfg.setdefault("type", "Evaluator")
-        return EVALUATORS.build(cfg, key="evaluator")
-    if isinstance(cfg, (Mapping, list, tuple, BaseMetric)):
-        return Evaluator(cfg)
-    return cfg

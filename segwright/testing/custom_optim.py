@@ -18,7 +18,7 @@ from segwright.engine.optim.constructor import DefaultOptimWrapperConstructor
 from segwright.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIMIZERS
 
 
-@OPTIMIZERS.register_module()
+@OPTIMIZERS.register_module(internal=True)
 class RecipeSGDWithNesterov(torch.optim.SGD):
     """SGD that always uses Nesterov momentum; ``warm_momentum`` shows a custom argument.
 
@@ -43,7 +43,7 @@ class RecipeSGDWithNesterov(torch.optim.SGD):
         self.warm_momentum = warm_momentum
 
 
-@OPTIM_WRAPPER_CONSTRUCTORS.register_module()
+@OPTIM_WRAPPER_CONSTRUCTORS.register_module(internal=True)
 class RecipeBackboneLrConstructor(DefaultOptimWrapperConstructor):
     """Two parameter groups: the backbone at ``backbone_lr_mult`` x lr, everything else at lr.
 

@@ -12,7 +12,7 @@ from segwright.registry import DATASETS
 from segwright.structures import PixelData, SegDataSample
 
 
-@DATASETS.register_module()
+@DATASETS.register_module(internal=True)  # a test helper: not offered in errors
 class ToySegDataset(Dataset):
     """Deterministic per index: sample ``i`` is the same in every run and process.
 

@@ -14,7 +14,7 @@ from segwright.registry import MODELS
 from segwright.structures import PixelData, SegDataSample
 
 
-@MODELS.register_module()
+@MODELS.register_module(internal=True)  # a test helper: not offered in errors
 class ToySegModel(BaseModel):
     """``conv3x3 -> BN -> ReLU -> conv1x1`` at full resolution.
 

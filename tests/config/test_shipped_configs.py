@@ -178,6 +178,12 @@ def _suffixes(dataset: dict[str, Any]) -> tuple[str, str]:
     )
 
 
+def _reduces_zero(dataset: dict[str, Any]) -> bool:
+    defaults = inspect.signature(DATASETS.get(dataset["type"]).__init__).parameters
+    default = defaults["reduce_zero_label"].default if "reduce_zero_label" in defaults else False
+    return bool(dataset.get("reduce_zero_label", default))
+
+
 def _write_split(dataset: dict[str, Any], root: Path, count: int = 2) -> None:
     """Write ``count`` image/mask pairs where ``dataset`` looks for them, under ``root``."""
     img_suffix, seg_suffix = _suffixes(dataset)
@@ -186,7 +192,10 @@ def _write_split(dataset: dict[str, Any], root: Path, count: int = 2) -> None:
     names = [f"sample{i}" for i in range(count)]
     for name in names:
         image = rng.integers(0, 256, size=(SIZE, SIZE, 3), dtype=np.uint8)
-        mask = rng.integers(0, 2, size=(SIZE, SIZE), dtype=np.uint8)  # 0 ignored if reduced
+        # Two classes after reduce_zero_label (0 becomes ignored), so the pre-flight's label
+        # check sees more than one class, as in real data.
+        high = 3 if _reduces_zero(dataset) else 2
+        mask = rng.integers(0, high, size=(SIZE, SIZE), dtype=np.uint8)
         for folder, file, array in (
             (prefix.get("img_path", ""), name + img_suffix, image),
             (prefix.get("seg_map_path", ""), name + seg_suffix, mask),

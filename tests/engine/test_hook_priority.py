@@ -29,6 +29,7 @@ def test_default_hook_order_and_stable_insertion(tmp_path):
     names = [type(h).__name__ for h in runner.hooks]
     assert names == [
         "RuntimeInfoHook",
+        "SegPreflightHook",  # default_hooks.preflight, added by segwright.task_hooks
         "IterTimerHook",
         "DistSamplerSeedHook",
         "LoggerHook",
@@ -46,7 +47,7 @@ def test_default_hook_order_and_stable_insertion(tmp_path):
     runner.register_hook(B(), priority=50)
     names = [type(h).__name__ for h in runner.hooks]
     # Equal priority: defaults first, then A, then B (registration order), before BELOW_NORMAL.
-    assert names[1:6] == ["IterTimerHook", "DistSamplerSeedHook", "A", "B", "LoggerHook"]
+    assert names[2:7] == ["IterTimerHook", "DistSamplerSeedHook", "A", "B", "LoggerHook"]
     runner.close()
 
 

@@ -118,6 +118,7 @@ _BN = dict(type="BN", requires_grad=True)
 
 def _demo_unet():
     model = Config.fromfile(_CONFIGS / "quickstart" / "demo_unet.py").model
+    model.decode_head.num_classes = 2  # the toy data's classes (every run's pre-flight checks)
     return dict(model, data_preprocessor=_PRE)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from segwright.evaluation import BaseMetric, Evaluator, IoUMetric, build_evaluator
+from segwright.engine.runner_build import build_evaluator
+from segwright.evaluation import BaseMetric, Evaluator, IoUMetric
 from segwright.evaluation.samples import sample_to_dict
 from segwright.registry import EVALUATORS, METRICS
 from segwright.structures import PixelData, SegDataSample
@@ -84,11 +85,14 @@ def test_duplicate_keys_need_prefixes():
 
 
 def test_single_metric_dict_and_build_evaluator_forms():
-    assert isinstance(build_evaluator({"type": "IoUMetric"}).metrics[0], IoUMetric)
-    assert len(build_evaluator([{"type": "IoUMetric"}, {"type": "IoUMetric"}]).metrics) == 2
-    built = build_evaluator({"metrics": [{"type": "IoUMetric", "prefix": "a"}]})
+    # The runner's one builder (engine/runner_build.py) makes these Evaluators.
+    built = build_evaluator({"type": "IoUMetric"}, "val_evaluator")
+    assert isinstance(built.metrics[0], IoUMetric)
+    pair = build_evaluator([{"type": "IoUMetric"}, {"type": "IoUMetric"}], "val_evaluator")
+    assert len(pair.metrics) == 2
+    built = build_evaluator({"metrics": [{"type": "IoUMetric", "prefix": "a"}]}, "val_evaluator")
     assert isinstance(built, Evaluator) and built.metrics[0].prefix == "a"
-    assert build_evaluator(built) is built
+    assert build_evaluator(built, "val_evaluator") is built
     assert EVALUATORS.get("Evaluator") is Evaluator
     assert METRICS.get("IoUMetric") is IoUMetric
 

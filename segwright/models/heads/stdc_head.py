@@ -28,6 +28,9 @@ class STDCHead(FCNHead):
         **kwargs: :class:`FCNHead` arguments (MMSeg's configs use ``num_classes=2``).
     """
 
+    #: Pre-flight reads it: num_classes counts boundary labels, not the dataset's classes.
+    predicts_dataset_classes = False
+
     def __init__(self, boundary_threshold: float = 0.1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.boundary_threshold = boundary_threshold

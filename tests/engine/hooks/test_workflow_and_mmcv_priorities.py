@@ -174,6 +174,7 @@ def test_0x_hooks_keep_mmcv_priorities(tmp_path):
     assert [(type(h).__name__, h.priority) for h in runner.hooks] == [
         ("RuntimeInfoHook", 10),
         ("ParamSchedulerHook", 10),  # MMCV's LrUpdaterHook: VERY_HIGH
+        ("SegPreflightHook", 10),  # segwright's pre-flight checks (default_hooks.preflight)
         ("DistSamplerSeedHook", 50),
         ("CheckpointHook", 50),  # NORMAL
         ("PlainProbe", 50),  # custom hooks: NORMAL unless they say otherwise

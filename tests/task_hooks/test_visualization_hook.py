@@ -6,10 +6,10 @@ import cv2
 import pytest
 import torch
 
-from segwright.apis.visualization_hook import SegVisualizationHook
 from segwright.config import Config
 from segwright.engine.runner import Runner
 from segwright.registry import HOOKS
+from segwright.task_hooks.visualization_hook import SegVisualizationHook
 from segwright.testing import toy_config
 from segwright.utils.errors import ConfigError
 

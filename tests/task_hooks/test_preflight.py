@@ -66,7 +66,7 @@ def test_unet_val_padded_by_test_cfg_size_divisor_trains_and_validates(tmp_path)
 def test_slide_crop_and_preprocessor_padding_give_the_backbone_size():
     from types import SimpleNamespace
 
-    from segwright.apis.preflight import inference_input_size
+    from segwright.task_hooks.preflight import inference_input_size
 
     def model(test_pad=None, **test_cfg):
         return SimpleNamespace(
@@ -87,8 +87,8 @@ def test_preflight_logs_reduce_zero_label_warnings(tmp_path):
 
     import numpy as np
 
-    from segwright.apis.preflight import SegPreflightHook
     from segwright.datasets import BaseSegDataset
+    from segwright.task_hooks.preflight import SegPreflightHook
 
     mask = np.zeros((4, 8), np.uint8)
     mask[:, 6:] = 1  # 75 % zeros: 0 looks like a real class

@@ -14,34 +14,22 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
-from torch import nn
 
 from segwright.datasets.checks import check_dataset_labels, classes_setting
 from segwright.engine.hooks import Hook
+from segwright.models.class_counts import decode_heads, detector_num_classes, model_num_classes
 from segwright.registry import HOOKS
 from segwright.utils.errors import ConfigError
 
 
-def model_num_classes(model: Any) -> int | None:
-    """``num_classes`` of a segmentor (its decode head's), or None when it has none."""
-    model = getattr(model, "module", model)
-    value = getattr(model, "num_classes", None)
-    if value is None:
-        value = getattr(getattr(model, "decode_head", None), "num_classes", None)
-    return int(value) if isinstance(value, int) else None
+def predicts_dataset_classes(head: Any) -> bool:
+    """Whether ``head``'s ``num_classes`` must be the dataset's number of classes.
 
-
-def decode_heads(model: Any) -> list[tuple[str, Any]]:
-    """``(config key, head)`` of every decode and auxiliary head (lists give ``[i]`` keys)."""
-    model = getattr(model, "module", model)
-    found = []
-    for name in ("decode_head", "auxiliary_head"):
-        head = getattr(model, name, None)
-        if isinstance(head, nn.ModuleList):
-            found += [(f"model.{name}[{i}]", h) for i, h in enumerate(head)]
-        elif head is not None:
-            found.append((f"model.{name}", head))
-    return found
+    A head trained on other targets says so with ``predicts_dataset_classes = False`` (STDC's
+    detail head learns the label map's boundaries: MMSeg's configs give it num_classes=2).
+    """
+    flag = getattr(head, "predicts_dataset_classes", True)
+    return flag if isinstance(flag, bool) else True
 
 
 def check_num_classes(model: Any, dataset: Any, where: str) -> None:
@@ -52,6 +40,7 @@ def check_num_classes(model: Any, dataset: Any, where: str) -> None:
     found = [
         (f"{key}.num_classes", getattr(head, "num_classes", None))
         for key, head in decode_heads(model)
+        if predicts_dataset_classes(head)
     ]
     found = [(k, v) for k, v in found if isinstance(v, int) and not isinstance(v, bool)]
     if not found and model_num_classes(model) is not None:
@@ -163,6 +152,8 @@ def _channels(feats: Any) -> list[int]:
 def _check_one_head(key: str, head: Any, feats: Any) -> None:
     if not isinstance(feats, (list, tuple)) or not hasattr(head, "in_index"):
         return
+    if not all(isinstance(f, torch.Tensor) for f in feats):
+        return  # e.g. DPT's ViT gives [feature map, class token] per stage: not checked here
     channels = _channels(feats)
     indices = head.in_index if isinstance(head.in_index, (list, tuple)) else [head.in_index]
     bad = [i for i in indices if not isinstance(i, int) or not -len(channels) <= i < len(channels)]
@@ -186,25 +177,6 @@ def _check_one_head(key: str, head: Any, feats: Any) -> None:
         ) from exc
     except TypeError:  # a cascade head's forward needs more than the features
         return
-
-
-#: The heads of a detector that classify, by their config key under ``model`` (MMDetection's
-#: names): each must predict as many classes as the dataset has.
-DETECTOR_CLASS_HEADS = ("roi_head.bbox_head", "roi_head.mask_head", "bbox_head")
-
-
-def detector_num_classes(model: Any) -> list[tuple[str, int]]:
-    """``(config key, num_classes)`` of each classifying head of a detector (none for others)."""
-    model = getattr(model, "module", model)
-    found = []
-    for key in DETECTOR_CLASS_HEADS:
-        node = model
-        for part in key.split("."):
-            node = getattr(node, part, None)
-        value = getattr(node, "num_classes", None)
-        if isinstance(value, int) and not isinstance(value, bool):
-            found.append((f"model.{key}.num_classes", value))
-    return found
 
 
 def check_detector_num_classes(model: Any, dataset: Any, where: str) -> None:
@@ -303,9 +275,25 @@ def check_input_divisibility(model: Any, dataset: Any, where: str, num_samples: 
         )
 
 
-@HOOKS.register_module()
+def _map_dataset(loop: Any) -> Any:
+    """The dataset a loop reads, when it is one the checks can index; else None.
+
+    A loop of the user's own without a ``dataloader``, or an iterable-style dataset (no
+    ``len``), is left alone: the checks read samples by index.
+    """
+    dataset = getattr(getattr(loop, "dataloader", None), "dataset", None)
+    if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
+        return None
+    return dataset
+
+
+@HOOKS.register_module(default_key="preflight")
 class SegPreflightHook(Hook):
-    """Runs the checks once, before training starts.
+    """Runs the checks once, before training starts (and before a test or a lone validation).
+
+    A default hook of every run (``default_hooks.preflight``; ``None`` there removes it), also
+    of ``Runner.from_cfg(cfg).train()`` and runs whose model or data are not segmentation's:
+    each check looks only at what it understands and says nothing about the rest.
 
     Args:
         num_samples: Label maps read from each training dataset.
@@ -317,10 +305,12 @@ class SegPreflightHook(Hook):
         self.num_samples = num_samples
 
     def before_train(self, runner: Any) -> None:
-        dataset = runner.train_loop.dataloader.dataset
+        dataset = _map_dataset(runner.train_loop)
+        if dataset is None:
+            return
         self._check_model_and_data(runner, dataset, "train_dataloader.dataset", heads=True)
-        if runner.val_loop is not None:
-            val_dataset = runner.val_loop.dataloader.dataset
+        val_dataset = _map_dataset(runner.val_loop)
+        if val_dataset is not None:
             self._check_model_and_data(
                 runner, val_dataset, "val_dataloader.dataset", runner.val_loop
             )
@@ -345,12 +335,13 @@ class SegPreflightHook(Hook):
         self._check_eval(runner, runner.test_loop, "test")
 
     def _check_eval(self, runner: Any, loop: Any, mode: str) -> None:
-        if loop is None or getattr(self, f"_checked_{mode}", False):
+        dataset = _map_dataset(loop)
+        if dataset is None or getattr(self, f"_checked_{mode}", False):
             return
         setattr(self, f"_checked_{mode}", True)
         where = f"{mode}_dataloader.dataset"
-        self._check_model_and_data(runner, loop.dataloader.dataset, where, loop, heads=True)
-        check_input_divisibility(runner.model, loop.dataloader.dataset, where)
+        self._check_model_and_data(runner, dataset, where, loop, heads=True)
+        check_input_divisibility(runner.model, dataset, where)
 
     @staticmethod
     def _check_model_and_data(

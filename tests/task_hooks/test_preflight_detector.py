@@ -6,8 +6,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from segwright.apis.preflight import check_detector_num_classes, detector_num_classes
+from segwright.models.class_counts import detector_num_classes
 from segwright.registry import MODELS, default_scope
+from segwright.task_hooks.preflight import check_detector_num_classes
 from segwright.testing.tiny_detector import tiny_mask_rcnn_cfg
 from segwright.utils.errors import ConfigError
 

@@ -20,9 +20,9 @@ from typing import Any
 
 import cv2
 
-from segwright.apis.test_outputs import paint_panel
 from segwright.engine.hooks.hook import Hook
 from segwright.registry import HOOKS
+from segwright.task_hooks.test_outputs import paint_panel
 from segwright.utils.dist import is_main_process
 from segwright.utils.errors import ConfigError
 
