@@ -204,8 +204,12 @@ class _TrainLoopBase:
     def _skip_or_stop(self, exc: NonFiniteLossError) -> None:
         runner, iteration = self.runner, self._iter + 1
         terms = ", ".join(f"{k}={v:.4g}" for k, v in exc.log_vars.items())
+        elsewhere = getattr(exc, "on_other_rank", False)
+        if elsewhere:
+            terms = f"on another rank; this rank's {terms}"
         if self.on_nonfinite_loss == "stop":
-            raise self._loss_error(iteration, exc.log_vars) from None
+            found = " on every rank, as another rank's loss was not finite" if elsewhere else ""
+            raise self._loss_error(iteration, exc.log_vars, found) from None
         runner.optim_wrapper.zero_grad()
         self.skipped_iters.append(self._iter)
         self._consecutive_skips += 1

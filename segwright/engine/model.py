@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from segwright.registry import MODELS, build_if_dict
+from segwright.utils.dist import all_reduce_sum, is_distributed
 from segwright.utils.errors import ConfigError
 
 
@@ -61,9 +62,11 @@ def _cast(data: Any, device: torch.device | str, non_blocking: bool) -> Any:
 class NonFiniteLossError(ArithmeticError):
     """The summed loss is NaN or infinite; raised before backward so no weight is touched."""
 
-    def __init__(self, log_vars: Mapping[str, torch.Tensor]) -> None:
+    def __init__(self, log_vars: Mapping[str, torch.Tensor], on_other_rank: bool = False) -> None:
         super().__init__("non-finite loss")
         self.log_vars = {k: float(v) for k, v in log_vars.items()}
+        #: This rank's loss is finite; another rank's was not (all ranks skip or stop together).
+        self.on_other_rank = on_other_rank
 
 
 @MODELS.register_module()
@@ -159,7 +162,15 @@ class BaseModel(nn.Module):
         Otherwise nothing is read here: the train loop checks the losses it kept on the device
         at its next check (log interval or checkpoint save), without a per-iteration sync.
         """
-        if self.eager_loss_check and not math.isfinite(loss.item()):
+        if not self.eager_loss_check:
+            return
+        if is_distributed():
+            # Every rank must take the same branch: one rank skipping its backward while the
+            # others wait in the gradients' all-reduce would hang the run until the timeout.
+            bad = all_reduce_sum((~torch.isfinite(loss.detach())).to(torch.float32))
+            if bad.item():
+                raise NonFiniteLossError(log_vars, on_other_rank=bool(torch.isfinite(loss)))
+        elif not math.isfinite(loss.item()):
             raise NonFiniteLossError(log_vars)
 
     def val_step(self, data: Mapping[str, Any]) -> list[Any]:

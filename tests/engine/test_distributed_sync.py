@@ -49,7 +49,9 @@ def _cfg(work_dir: Path, train: dict) -> dict:
     return cfg
 
 
-def _worker(rank: int, port: int, work_dir: str, train: dict, nan_at: int, queue) -> None:
+def _worker(
+    rank: int, port: int, work_dir: str, train: dict, nan_at: int, nan_ranks: tuple, queue
+) -> None:
     os.environ.update(
         RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank),
         MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port),
@@ -74,7 +76,7 @@ def _worker(rank: int, port: int, work_dir: str, train: dict, nan_at: int, queue
     try:
         runner = Runner.from_cfg(Config(_cfg(Path(work_dir), train)))
         assert type(runner.model).__name__ == "_StepForwardingDDP"
-        if nan_at:
+        if nan_at and rank in nan_ranks:
             parse, calls = runner._raw_model.parse_losses, [0]
 
             def poisoned(losses):
@@ -86,24 +88,26 @@ def _worker(rank: int, port: int, work_dir: str, train: dict, nan_at: int, queue
             runner._raw_model.parse_losses = poisoned
         try:
             runner.train()
-            queue.put((rank, "ok", counts))
+            queue.put((rank, "ok", counts, list(runner.train_loop.skipped_iters)))
         except Exception as exc:
-            queue.put((rank, f"{type(exc).__name__}: {exc}"[:400], counts))
+            queue.put((rank, f"{type(exc).__name__}: {exc}"[:400], counts, []))
         finally:
             runner.close()
     except Exception as exc:  # report instead of dying silently
-        queue.put((rank, f"setup {type(exc).__name__}: {exc}"[:400], counts))
+        queue.put((rank, f"setup {type(exc).__name__}: {exc}"[:400], counts, []))
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
 
 
-def _launch(work_dir: Path, train: dict, nan_at: int = 0, timeout: float = 150.0) -> dict:
+def _launch(
+    work_dir: Path, train: dict, nan_at: int = 0, nan_ranks: tuple = (0, 1), timeout: float = 150.0
+) -> dict:
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     port = _free_port()
     procs = [
-        ctx.Process(target=_worker, args=(r, port, str(work_dir), train, nan_at, queue))
+        ctx.Process(target=_worker, args=(r, port, str(work_dir), train, nan_at, nan_ranks, queue))
         for r in range(2)
     ]
     for p in procs:
@@ -112,8 +116,8 @@ def _launch(work_dir: Path, train: dict, nan_at: int = 0, timeout: float = 150.0
     deadline = time.monotonic() + timeout
     while len(results) < 2 and time.monotonic() < deadline:
         try:
-            rank, status, counts = queue.get(timeout=1)
-            results[rank] = (status, counts)
+            rank, status, counts, skipped = queue.get(timeout=1)
+            results[rank] = (status, counts, skipped)
         except Exception:
             if not any(p.is_alive() for p in procs):
                 break
@@ -136,7 +140,7 @@ def _logged() -> set[int]:
 )
 def test_ddp_reads_the_loss_only_when_the_loop_asks(tmp_path, train, per_iter):
     results = _launch(tmp_path, train)
-    for rank, (status, counts) in results.items():
+    for rank, (status, counts, _) in results.items():
         assert status == "ok", (rank, status)
         assert sorted(counts) == list(range(1, ITERS + 1))
         plain = {i: n for i, n in counts.items() if i not in _logged() and i != 1}
@@ -145,6 +149,15 @@ def test_ddp_reads_the_loss_only_when_the_loop_asks(tmp_path, train, per_iter):
 
 def test_ddp_finds_a_nan_loss_at_the_log_line_and_names_its_iteration(tmp_path):
     results = _launch(tmp_path, dict(), nan_at=4)
-    for status, _ in results.values():
+    for status, _, _ in results.values():
         assert status.startswith("TrainingError: The loss is not finite at iteration 4"), status
         assert "stopped after iteration 6, where the losses" in status, status
+
+
+def test_ddp_skip_mode_skips_on_every_rank_when_one_rank_has_a_nan(tmp_path):
+    # Only rank 1's loss is NaN at iteration 4: if rank 0 went on to its backward it would wait
+    # in the gradients' all-reduce for a rank that skipped it, and the run would hang.
+    results = _launch(tmp_path, dict(on_nonfinite_loss="skip"), nan_at=4, nan_ranks=(1,))
+    for rank, (status, _, skipped) in results.items():
+        assert status == "ok", (rank, status)
+        assert skipped == [3], (rank, skipped)  # iteration 4, counted from 0
