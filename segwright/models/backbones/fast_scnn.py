@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 from segwright.models.backbones.utils import InvertedResidual
-from segwright.models.heads.psp_head import PPM
 from segwright.models.layers import ConvModule, DepthwiseSeparableConvModule, resize
+from segwright.models.layers.ppm import PPM
 from segwright.models.utils import BaseModule
 from segwright.registry import MODELS
 from segwright.utils.errors import ConfigError

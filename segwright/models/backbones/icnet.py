@@ -15,8 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from segwright.models.heads.psp_head import PPM
 from segwright.models.layers import ConvModule, resize
+from segwright.models.layers.ppm import PPM
 from segwright.models.utils import BaseModule
 from segwright.registry import MODELS, build_if_dict
 from segwright.utils.errors import ConfigError

@@ -33,7 +33,7 @@ from segwright.models.heads.pid_head import PIDHead
 from segwright.models.heads.pixel_decoder import PixelDecoder, TransformerEncoderPixelDecoder
 from segwright.models.heads.point_head import PointHead
 from segwright.models.heads.psa_head import PSAHead
-from segwright.models.heads.psp_head import PPM, PSPHead
+from segwright.models.heads.psp_head import PSPHead
 from segwright.models.heads.segformer_head import SegformerHead
 from segwright.models.heads.segmenter_mask_head import SegmenterMaskTransformerHead
 from segwright.models.heads.sep_aspp_head import (
@@ -45,6 +45,7 @@ from segwright.models.heads.setr_mla_head import SETRMLAHead
 from segwright.models.heads.setr_up_head import SETRUPHead
 from segwright.models.heads.stdc_head import STDCHead
 from segwright.models.heads.uper_head import UPerHead
+from segwright.models.layers.ppm import PPM
 
 __all__ = [
     "ANNHead",

@@ -10,8 +10,8 @@ from torch import nn
 
 from segwright.models.heads.decode_head import BaseDecodeHead
 from segwright.models.layers import ConvModule, build_norm_layer
+from segwright.models.layers.shape_convert import norm_tokens
 from segwright.models.layers.upsample import Upsample
-from segwright.models.necks.mla_neck import norm_tokens
 from segwright.registry import MODELS
 from segwright.utils.errors import ConfigError
 

@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 from segwright.models.heads.decode_head import BaseDecodeHead
-from segwright.models.heads.psp_head import PPM
 from segwright.models.layers import ConvModule, resize
+from segwright.models.layers.ppm import PPM
 from segwright.registry import MODELS
 from segwright.utils.errors import ConfigError
 

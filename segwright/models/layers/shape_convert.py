@@ -17,3 +17,10 @@ def nlc_to_nchw(x: torch.Tensor, hw_shape: tuple[int, int]) -> torch.Tensor:
 def nchw_to_nlc(x: torch.Tensor) -> torch.Tensor:
     """``(N, C, H, W)`` map -> ``(N, H*W, C)`` tokens."""
     return x.flatten(2).transpose(1, 2).contiguous()
+
+
+def norm_tokens(norm: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Apply a token norm (e.g. LayerNorm over channels) to an ``(N, C, H, W)`` map."""
+    n, c, h, w = x.shape
+    x = norm(x.reshape(n, c, h * w).transpose(1, 2))
+    return x.transpose(1, 2).reshape(n, c, h, w)

@@ -9,17 +9,11 @@ import torch
 from torch import nn
 
 from segwright.models.layers import ConvModule, build_norm_layer
+from segwright.models.layers.shape_convert import norm_tokens
 from segwright.registry import MODELS
 from segwright.utils.errors import ConfigError
 
 _LN = dict(type="LN", eps=1e-6, requires_grad=True)
-
-
-def norm_tokens(norm: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Apply a token norm (e.g. LayerNorm over channels) to an ``(N, C, H, W)`` map."""
-    n, c, h, w = x.shape
-    x = norm(x.reshape(n, c, h * w).transpose(1, 2))
-    return x.transpose(1, 2).reshape(n, c, h, w)
 
 
 class MLAModule(nn.Module):
