@@ -20,8 +20,8 @@ from segwright.datasets.transforms.loading import LoadAnnotations
 from segwright.datasets.transforms.tta import TestTimeAug
 from segwright.registry import DATASETS
 from segwright.utils.errors import ConfigError, DatasetError
+from segwright.utils.palette import auto_palette
 from segwright.utils.suggest import did_you_mean
-from segwright.visualization.palette import auto_palette
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 

@@ -17,7 +17,7 @@ from segwright.datasets.dataset_base import BaseDataset
 from segwright.datasets.transforms.base import check_backend_args
 from segwright.registry import DATASETS
 from segwright.utils.errors import ConfigError, DatasetError
-from segwright.visualization.palette import auto_palette
+from segwright.utils.palette import auto_palette
 
 
 @DATASETS.register_module()

@@ -19,6 +19,7 @@ from segwright.engine.checkpoint_compat import (
     checkpoint_classes,
     classes_differ_message,
 )
+from segwright.engine.init_cfg import as_cfg_list, is_pretrained_cfg
 from segwright.engine.rng import capture_rng_state
 from segwright.utils.dist import is_main_process
 from segwright.version import __version__
@@ -233,8 +234,6 @@ class CheckpointMixin:
         self, checkpoint: dict[str, Any], source: str
     ) -> list[tuple[Any, Any]]:
         """Drop the ``Pretrained`` init_cfg entries ``checkpoint`` covers; ``(module, old cfg)``."""
-        from segwright.models.utils.weight_init import as_cfg_list, is_pretrained_cfg  # a floor up
-
         state = ckpt_io.revise_keys(ckpt_io.extract_state_dict(checkpoint))
         skipped = []
         for name, module in self._raw_model.named_modules():

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from segwright.structures import InstanceData
+from segwright.utils.palette import get_palette
 from segwright.visualization.overlay import as_bgr, display_image
-from segwright.visualization.palette import get_palette
 from segwright.visualization.panels import MIN_PANEL_HEIGHT, _title_band
 from segwright.visualization.text import Font, font_for, put_text, readable_on
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from segwright.visualization.palette import get_palette
+from segwright.utils.palette import get_palette
 
 IGNORE_COLOUR_BGR = (255, 255, 255)
 

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from segwright.utils.palette import get_palette
 from segwright.visualization.labels import draw_class_labels
 from segwright.visualization.legend import draw_legend, legend_entries
 from segwright.visualization.overlay import as_bgr, overlay_mask
-from segwright.visualization.palette import get_palette
 from segwright.visualization.text import Font, font_for, put_text
 
 #: Panels lower than this are enlarged (whole-pixel steps, nearest neighbour) so text fits.

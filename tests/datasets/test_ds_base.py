@@ -106,7 +106,7 @@ def test_unknown_subset_class_and_bad_palette_are_config_errors():
 
 
 def test_missing_palette_is_the_automatic_one_and_classes_file(tmp_path):
-    from segwright.visualization.palette import auto_palette
+    from segwright.utils.palette import auto_palette
 
     (tmp_path / "classes.txt").write_text("sky\nground\n")
     ds = BaseSegDataset(metainfo=dict(classes=str(tmp_path / "classes.txt")), lazy_init=True)

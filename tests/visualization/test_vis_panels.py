@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from segwright.utils.palette import auto_palette, get_palette
 from segwright.visualization import (
     LegendEntry,
     draw_class_labels,
@@ -14,7 +15,6 @@ from segwright.visualization import (
 )
 from segwright.visualization.labels import region_anchors
 from segwright.visualization.legend import draw_legend
-from segwright.visualization.palette import auto_palette, get_palette
 from segwright.visualization.panels import MIN_PANEL_HEIGHT
 from segwright.visualization.text import Font
 

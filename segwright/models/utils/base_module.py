@@ -8,7 +8,8 @@ from typing import Any
 
 from torch import nn
 
-from segwright.models.utils.weight_init import as_cfg_list, initialize, is_pretrained_cfg
+from segwright.engine.init_cfg import as_cfg_list, is_pretrained_cfg
+from segwright.models.utils.weight_init import initialize
 
 
 class BaseModule(nn.Module):

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
 from torch import nn
 
+from segwright.engine.init_cfg import as_cfg_list, init_type_name, is_pretrained_cfg
 from segwright.utils.errors import CheckpointError, ConfigError
 from segwright.utils.suggest import did_you_mean
 
@@ -138,20 +139,13 @@ _INITS: dict[str, tuple[Callable[..., None], tuple[str, ...]]] = {
 }
 
 
-def _type_name(cfg: Mapping[str, Any]) -> str:
-    name = cfg.get("type")
-    if not isinstance(name, str):
-        raise ConfigError(f"init_cfg {dict(cfg)!r} needs a 'type' name.")
-    return name.split(".")[-1].removesuffix("Init")  # class names: 'KaimingInit' = 'Kaiming'
-
-
 def _class_names(module: nn.Module) -> set[str]:
     return {cls.__name__ for cls in type(module).__mro__}
 
 
 def _apply_init(module: nn.Module, cfg: Mapping[str, Any], whole_module: bool) -> None:
     """Apply one non-Pretrained init dict to ``module``'s layers."""
-    name = _type_name(cfg)
+    name = init_type_name(cfg)
     if name not in _INITS:
         raise ConfigError(
             f"Unknown init_cfg type {cfg.get('type')!r}.{did_you_mean(name, _INITS)} "
@@ -196,25 +190,10 @@ def _apply_override(module: nn.Module, cfg: Mapping[str, Any]) -> None:
                 f"init_cfg override names {name!r}, but {type(module).__name__} has no such "
                 "child module."
             )
-        if _type_name(override) == "Pretrained":
+        if init_type_name(override) == "Pretrained":
             load_pretrained(child, **{k: v for k, v in override.items() if k != "type"})
         else:
             _apply_init(child, override, whole_module=True)
-
-
-def as_cfg_list(init_cfg: Any) -> list[Mapping[str, Any]]:
-    """An init_cfg (dict, list of dicts or None) as a list of dicts."""
-    if init_cfg is None:
-        return []
-    if isinstance(init_cfg, Mapping):
-        return [init_cfg]
-    if isinstance(init_cfg, Sequence) and all(isinstance(c, Mapping) for c in init_cfg):
-        return list(init_cfg)
-    raise ConfigError(f"init_cfg must be a dict or a list of dicts, got {init_cfg!r}.")
-
-
-def is_pretrained_cfg(cfg: Mapping[str, Any]) -> bool:
-    return _type_name(cfg) == "Pretrained"
 
 
 def initialize(module: nn.Module, init_cfg: Any) -> None:

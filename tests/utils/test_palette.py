@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from segwright.visualization.palette import (
+from segwright.utils.palette import (
     DISTINCT_COLOURS,
     auto_palette,
     get_palette,
