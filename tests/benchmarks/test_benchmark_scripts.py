@@ -138,3 +138,39 @@ def test_gpu_suite_dry_run_runs_the_cpu_steps_and_writes_a_dry_section(tmp_path)
     assert "### speed.py, toy, batch 2 (ok)" in section
     assert "| channels_last |" in section
     assert re.search(r"### sync test \((ok|PLACEHOLDER)\)", section)
+
+
+def run_without_reference(name: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run(
+        [sys.executable, str(BENCHMARKS / name), *args],
+        cwd=BENCHMARKS.parent,
+        env={**os.environ, "MMSEG_REFERENCE_VENV": str(tmp_path / "absent")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_zoo_speed_and_deform_attn_cost_without_the_reference_venv_say_how_to_build_it(tmp_path):
+    for name, args in [
+        ("zoo_speed_vs_mmseg.py", ("--families", "fcn", "--rounds", "1")),
+        ("ms_deform_attn_cost.py", ("--sizes", "64", "--rounds", "1")),
+    ]:
+        done = run_without_reference(name, tmp_path, *args)
+        assert done.returncode == 2, name + done.stdout + done.stderr
+        assert "MMSeg reference venv not found" in done.stderr, name
+        assert "shared/tools/mmseg-reference/setup.sh" in done.stderr, name
+
+
+def test_zoo_speed_lists_a_shipped_config_for_every_family(tmp_path):
+    done = run_without_reference("zoo_speed_vs_mmseg.py", tmp_path, "--list")
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert lines[-1] == "50 families, every config shipped", lines[-1]
+    assert (
+        "pspnet         segwright/configs/pspnet/pspnet_r50-d8_4xb4-80k_ade20k-512x512.py" in lines
+    )
+    refused = run_without_reference("zoo_speed_vs_mmseg.py", tmp_path, "--families", "nofamily")
+    assert refused.returncode == 2 and "unknown families ['nofamily']" in refused.stderr

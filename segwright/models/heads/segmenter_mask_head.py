@@ -95,4 +95,4 @@ class SegmenterMaskTransformerHead(BaseDecodeHead):
         patches = F.normalize(self.patch_proj(x[:, :-k]), dim=2, p=2)
         classes = F.normalize(self.classes_proj(x[:, -k:]), dim=2, p=2)
         masks = self.mask_norm(patches @ classes.transpose(1, 2))
-        return masks.permute(0, 2, 1).reshape(b, -1, h, w)
+        return masks.permute(0, 2, 1).contiguous().view(b, -1, h, w)  # contiguous NCHW, as MMSeg

@@ -38,7 +38,8 @@ class Encoding(nn.Module):
             raise ConfigError(
                 f"Encoding expects an (N, {self.channels}, H, W) input, got {tuple(x.shape)}."
             )
-        x = x.flatten(2).transpose(1, 2)  # (N, L, C)
+        # (N, L, C), made contiguous: the sums below read a transposed view ~10x slower.
+        x = x.flatten(2).transpose(1, 2).contiguous()
         residual = x.unsqueeze(2) - self.codewords  # (N, L, K, C)
         distance = self.scale * residual.pow(2).sum(dim=3)  # (N, L, K)
         assignment = distance.softmax(dim=2)
