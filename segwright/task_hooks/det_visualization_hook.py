@@ -17,15 +17,13 @@ from typing import Any
 
 import cv2
 
-from segwright.engine.hooks.hook import Hook
 from segwright.registry import HOOKS
-from segwright.utils.dist import is_main_process
-from segwright.utils.errors import ConfigError
+from segwright.task_hooks.drawing_hook import DrawingHook
 from segwright.visualization.instances import draw_instances
 
 
 @HOOKS.register_module()
-class DetVisualizationHook(Hook):
+class DetVisualizationHook(DrawingHook):
     """Save drawn detections of validation and test batches (MMDetection 3.3's arguments).
 
     Args:
@@ -38,8 +36,6 @@ class DetVisualizationHook(Hook):
         backend_args: File backend arguments (accepted for compatibility, unused).
     """
 
-    priority = "NORMAL"
-
     def __init__(
         self,
         draw: bool = False,
@@ -50,61 +46,22 @@ class DetVisualizationHook(Hook):
         test_out_dir: str | None = None,
         backend_args: dict[str, Any] | None = None,
     ) -> None:
-        if not isinstance(interval, int) or isinstance(interval, bool) or interval < 1:
-            raise ConfigError(
-                f"DetVisualizationHook interval must be a positive int, got {interval!r}."
-            )
-        self.draw = bool(draw) or bool(show)
-        self.interval = interval
+        super().__init__(draw, interval, show, wait_time, backend_args)
+        self.draw = self.draw or self.show  # MMDetection draws when asked to show
         self.score_thr = float(score_thr)
-        self.show = bool(show)
-        self.wait_time = wait_time
         self.test_out_dir = test_out_dir
-        self.backend_args = backend_args
-        self._test_index = 0
-        self._warned_show = False
 
-    def after_val_iter(
-        self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None
-    ) -> None:
-        if not self.draw or not outputs:
-            return
-        step = runner.iter + batch_idx
-        if step % self.interval == 0:
-            self._save(runner, "val", outputs[0], step, self._vis_folder(runner), runner.val_loop)
+    def folder(self, runner: Any, phase: str) -> Path:
+        if phase == "test" and self.test_out_dir is not None:
+            return Path(runner.log_dir) / self.test_out_dir
+        return super().folder(runner, phase)
 
-    def before_test(self, runner: Any) -> None:
-        self._test_index = 0
-
-    def after_test_iter(
-        self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None
-    ) -> None:
-        if not self.draw:
-            return
-        folder = self._vis_folder(runner)
-        if self.test_out_dir is not None:
-            folder = Path(runner.log_dir) / self.test_out_dir
-        for sample in outputs or []:
-            self._test_index += 1
-            self._save(runner, "test", sample, self._test_index, folder, runner.test_loop)
-
-    def _save(
-        self, runner: Any, phase: str, sample: Any, step: int, folder: Path, loop: Any
-    ) -> None:
-        if not is_main_process():
-            return
-        if self.show and not self._warned_show:
-            self._warned_show = True
-            runner.logger.warning(
-                "DetVisualizationHook show=True needs a display, which segwright does not use; "
-                f"the pictures are written to {folder} instead."
-            )
+    def draw_sample(self, runner: Any, phase: str, sample: Any, data_batch: Any, index: int,
+                    step: int, meta: dict[str, Any]) -> None:  # fmt: skip
         path = sample.metainfo.get("img_path")
         image = cv2.imread(str(path), cv2.IMREAD_COLOR) if path else None
         if image is None or "pred_instances" not in sample:
             return
-        dataset = getattr(getattr(loop, "dataloader", None), "dataset", None)
-        meta = getattr(dataset, "metainfo", None) or {}
         picture = draw_instances(
             image,
             sample.pred_instances,
@@ -112,13 +69,10 @@ class DetVisualizationHook(Hook):
             meta.get("palette"),
             score_thr=self.score_thr,
         )
+        folder = self.folder(runner, phase)
         folder.mkdir(parents=True, exist_ok=True)
         name = os.path.basename(str(path))
         target = folder / (
             name if self.test_out_dir and phase == "test" else f"{phase}_{name}_{step}.png"
         )
         cv2.imwrite(str(target), picture)
-
-    @staticmethod
-    def _vis_folder(runner: Any) -> Path:
-        return Path(runner.log_dir) / "vis_data" / "vis_image"

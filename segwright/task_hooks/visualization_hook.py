@@ -15,20 +15,17 @@ written to files instead and the log says so once.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import cv2
 
-from segwright.engine.hooks.hook import Hook
 from segwright.registry import HOOKS
+from segwright.task_hooks.drawing_hook import DrawingHook
 from segwright.task_hooks.test_outputs import paint_panel
-from segwright.utils.dist import is_main_process
-from segwright.utils.errors import ConfigError
 
 
 @HOOKS.register_module()
-class SegVisualizationHook(Hook):
+class SegVisualizationHook(DrawingHook):
     """Save painted predictions of validation and test batches (MMSeg 1.x's arguments).
 
     Args:
@@ -39,75 +36,8 @@ class SegVisualizationHook(Hook):
         backend_args: File backend arguments (accepted for compatibility, unused).
     """
 
-    priority = "NORMAL"
-
-    def __init__(
-        self,
-        draw: bool = False,
-        interval: int = 50,
-        show: bool = False,
-        wait_time: float = 0.0,
-        backend_args: dict[str, Any] | None = None,
-    ) -> None:
-        if not isinstance(interval, int) or isinstance(interval, bool) or interval < 1:
-            raise ConfigError(
-                f"SegVisualizationHook interval must be a positive int, got {interval!r}."
-            )
-        self.draw = bool(draw)
-        self.interval = interval
-        self.show = bool(show)
-        self.wait_time = wait_time
-        self.backend_args = backend_args
-        self._test_index = 0
-        self._warned_show = False
-
-    # -- validation and test -------------------------------------------------------------------
-
-    def after_val_iter(
-        self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None
-    ) -> None:
-        if not self.draw or not outputs:
-            return
-        step = runner.iter + batch_idx
-        if step % self.interval == 0:
-            self._save(runner, "val", outputs[0], data_batch, 0, step, runner.val_loop)
-
-    def before_test(self, runner: Any) -> None:
-        self._test_index = 0
-
-    def after_test_iter(
-        self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None
-    ) -> None:
-        if not self.draw:
-            return
-        for index, sample in enumerate(outputs or []):
-            self._test_index += 1
-            self._save(
-                runner, "test", sample, data_batch, index, self._test_index, runner.test_loop
-            )
-
-    # -- drawing -------------------------------------------------------------------------------
-
-    def _save(
-        self,
-        runner: Any,
-        phase: str,
-        sample: Any,
-        data_batch: Any,
-        index: int,
-        step: int,
-        loop: Any,
-    ) -> None:
-        if not is_main_process():
-            return
-        if self.show and not self._warned_show:
-            self._warned_show = True
-            runner.logger.warning(
-                "SegVisualizationHook show=True needs a display, which segwright does not use; "
-                f"the pictures are written to {self._folder(runner)} instead."
-            )
-        meta = getattr(getattr(loop, "dataloader", None), "dataset", None)
-        meta = getattr(meta, "metainfo", None) or {}
+    def draw_sample(self, runner: Any, phase: str, sample: Any, data_batch: Any, index: int,
+                    step: int, meta: dict[str, Any]) -> None:  # fmt: skip
         classes = meta.get("classes") or ()
         inputs = data_batch.get("inputs") if isinstance(data_batch, dict) else None
         panel = paint_panel(
@@ -115,10 +45,6 @@ class SegVisualizationHook(Hook):
         )
         path = sample.metainfo.get("img_path")
         name = os.path.basename(str(path)) if path else f"batch{step}_{index}"
-        folder = self._folder(runner)
+        folder = self.folder(runner, phase)
         folder.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(folder / f"{phase}_{name}_{step}.png"), panel)
-
-    @staticmethod
-    def _folder(runner: Any) -> Path:
-        return Path(runner.log_dir) / "vis_data" / "vis_image"
