@@ -19,11 +19,27 @@ ratios (min and max shown). The logits of the two sides are compared once (max |
 max |MMSeg|).
 
 The reference venv: ``$MMSEG_REFERENCE_VENV`` (or ``$MMSEG_REF_VENV``), default
-``/tmp/mmseg-ref-venv``; built by ``bash ../shared/tools/mmseg-reference/setup.sh``. Known gaps:
-MMSeg's ConvNeXt and PoolFormer configs import ``mmpretrain.models``, which that venv lacks
-(mmpretrain imports torchvision, which the venv leaves out), so those two families fail on the
-MMSeg side; PIDNet's training step needs ``gt_edge_map``, which is not made here. A failing
-family is reported and skipped.
+``/tmp/mmseg-ref-venv``; built by ``bash ../shared/tools/mmseg-reference/setup.sh``.
+
+MMSeg's ConvNeXt and PoolFormer configs use ``mmpretrain.`` backbones, and that venv has no
+mmpretrain (mmpretrain imports torchvision, which the venv leaves out). For those two families
+the MMSeg worker imports mmpretrain 1.2.0 from a folder beside the venv, ``$MMPRETRAIN_PATH``
+(default ``/tmp/mmpre_target`` where it exists), appended to ``sys.path`` (the venv's own
+packages come first), with a stand-in that answers every ``torchvision`` import with an empty
+module (mmpretrain imports torchvision only in modules that its backbones do not use). The
+folder, made without touching the venv (mmpretrain with ``--no-deps``, so no torch is pulled;
+its three other imports pull no torch either), as for
+``tests/models/fixtures/mmseg_hier/generate_with_mmseg.py``::
+
+    /tmp/mmseg-ref-venv/bin/pip install --no-deps --target /tmp/mmpre_target mmpretrain==1.2.0
+    /tmp/mmseg-ref-venv/bin/pip install --target /tmp/mmpre_target importlib_metadata einops \\
+        model-index
+
+The stand-in is put in place when the first of the two families is built and stays for the
+families after it; MMSeg, MMCV, MMEngine and MMDet import torchvision only for MLU devices,
+``RoIAlign(use_torchvision=True)`` and torchvision checkpoints, none of them used here.
+Without the folder the two families fail on the MMSeg side. PIDNet's training step needs
+``gt_edge_map``, which is not made here. A failing family is reported and skipped.
 
 Usage: python benchmarks/zoo_speed_vs_mmseg.py [--families a,b,c] [--rounds N] [--size S]
            [--train] [--json out.json]
@@ -120,10 +136,14 @@ MODEL_OVERRIDES = {
     "mae": lambda size: {"backbone.img_size": [size, size]},
 }
 
+# Families whose MMSeg config imports ``mmpretrain.models`` (see the module docstring).
+MMPRETRAIN_FAMILIES = {"convnext", "poolformer"}
+DEFAULT_MMPRETRAIN = "/tmp/mmpre_target"
+
 # One program for both workers: argv[1] is the side. Requests and answers are JSON lines; an
 # answer line starts with MARK so that the libraries' own prints on stdout are skipped.
 WORKER = r'''
-import copy, json, sys, time, traceback
+import copy, importlib.abc, importlib.machinery, json, os, sys, time, traceback, types
 import torch
 
 SIDE = sys.argv[1]
@@ -144,6 +164,41 @@ else:
     from segwright.structures.pixel_data import PixelData
 
 STATE = {}
+MMPRETRAIN = {}  # what enable_mmpretrain imported
+
+
+class EmptyTorchvision(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Every ``torchvision...`` import gives an empty package whose attributes are dummy types."""
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname.split(".")[0] == "torchvision":
+            return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
+        return None
+
+    def create_module(self, spec):
+        module = types.ModuleType(spec.name)
+        module.__path__ = []
+        module.__getattr__ = lambda name: type(name, (), {})
+        return module
+
+    def exec_module(self, module):
+        pass
+
+
+def enable_mmpretrain(path):
+    """mmpretrain from a folder beside the venv (appended: the venv's packages come first)."""
+    if MMPRETRAIN:
+        return
+    if not path or not os.path.isdir(os.path.join(path, "mmpretrain")):
+        raise RuntimeError(f"this config needs mmpretrain 1.2.0, which the reference venv lacks "
+                           f"(no mmpretrain in MMPRETRAIN_PATH={path!r}): install it into a folder "
+                           "and set MMPRETRAIN_PATH (see benchmarks/zoo_speed_vs_mmseg.py's "
+                           "docstring)")
+    sys.path.append(path)
+    sys.meta_path.insert(0, EmptyTorchvision())
+    import mmpretrain
+    import mmpretrain.models  # registers mmpretrain.ConvNeXt, mmpretrain.PoolFormer
+    MMPRETRAIN["mmpretrain"] = f"{mmpretrain.__version__} from {path}"
 
 
 def clean(node):
@@ -174,8 +229,10 @@ def override(model_cfg, overrides):
     return model_cfg
 
 
-def build(config, overrides):
+def build(config, overrides, mmpretrain=None):
     if SIDE == "mmseg":
+        if mmpretrain is not None:
+            enable_mmpretrain(mmpretrain)
         cfg = Config.fromfile(config)
         model_cfg = override(clean(copy.deepcopy(cfg.model.to_dict())), overrides)
         model_cfg.pop("pretrained", None)
@@ -237,7 +294,7 @@ def do_build(req):
     STATE.clear()
     torch.manual_seed(0)
     start = time.perf_counter()
-    model = build(req["config"], req.get("overrides") or {})
+    model = build(req["config"], req.get("overrides") or {}, req.get("mmpretrain"))
     built = time.perf_counter() - start
     model.eval()
     if SIDE == "mmseg":
@@ -258,6 +315,8 @@ def do_build(req):
     first = time.perf_counter() - start
     answer = dict(build_s=built, first_s=first, logits_shape=list(logits.shape),
                   params=sum(p.numel() for p in model.parameters()))
+    if "mmpretrain" in req:
+        answer.update(MMPRETRAIN)
     if SIDE == "mmseg":
         torch.save(logits, req["logits"])
     else:
@@ -300,10 +359,11 @@ def do_time(req):
 
 def do_profile(req):
     from torch.profiler import ProfilerActivity, profile
-    STATE["model"].eval()
+    STATE["model"].train(bool(req.get("train")))
+    step = train_step if req.get("train") else forward_once
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         for _ in range(req["iters"]):
-            forward_once()
+            step()
     return dict(table=prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=req.get("rows", 12)))
 
 
@@ -400,6 +460,14 @@ def mmseg_config_tree(python: Path) -> Path:
     return found[0]
 
 
+def mmpretrain_path() -> str:
+    """``$MMPRETRAIN_PATH``, else the default folder where it exists, else '' (none)."""
+    path = os.environ.get("MMPRETRAIN_PATH") or ""
+    if not path and Path(DEFAULT_MMPRETRAIN, "mmpretrain").is_dir():
+        path = DEFAULT_MMPRETRAIN
+    return path
+
+
 def worker_env(with_segwright: bool) -> dict[str, str]:
     """One thread; segwright importable only in our side's worker."""
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONWARNINGS="ignore")
@@ -436,9 +504,12 @@ def measure(
     torch.save(torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0)), inputs)
     files = dict(state=str(work / "state.pt"), logits=str(work / "logits.pt"), input=str(inputs))
     files.update(overrides=overrides)
-    built_mm = mm.ask(args.timeout, cmd="build", config=str(theirs), size=size, **files)
+    extra = {"mmpretrain": mmpretrain_path()} if family in MMPRETRAIN_FAMILIES else {}
+    built_mm = mm.ask(args.timeout, cmd="build", config=str(theirs), size=size, **files, **extra)
     built_sw = sw.ask(args.timeout, cmd="build", config=str(ours), size=size, **files)
     row.update(rel_diff=built_sw["rel_diff"], params=built_mm["params"])
+    if "mmpretrain" in built_mm:
+        row["mmpretrain"] = built_mm["mmpretrain"]
     first = max(built_sw["first_s"], built_mm["first_s"])
     iters = max(1, min(args.max_iters, round(args.round_seconds / max(first, 1e-4))))
     row["iters_per_round"] = iters
@@ -473,9 +544,14 @@ def measure(
             mmseg_rounds_ms=[1000 * t for t in times["mmseg"]],
         )
     if family in args.profile:
-        for worker in (sw, mm):  # MMSeg's table too, to see which op differs
-            answer = worker.ask(args.timeout, cmd="profile", iters=max(1, iters // 2))
-            row[f"profile_{worker.side}"] = answer["table"]
+        for mode in modes if "train" in row else ["eval"]:
+            n = max(1, row[mode]["iters"] // 2)
+            for worker in (sw, mm):  # MMSeg's table too, to see which op differs
+                answer = worker.ask(
+                    args.timeout, cmd="profile", iters=n, train=mode == "train", rows=16
+                )
+                key = "profile" if mode == "eval" else "profile_train"
+                row[f"{key}_{worker.side}"] = answer["table"]
     return row
 
 
@@ -503,7 +579,9 @@ def main() -> None:
     parser.add_argument("--max-iters", type=int, default=10, help="most iterations per round")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per worker request")
     parser.add_argument(
-        "--profile", default="", help="comma-separated families to profile on segwright's side"
+        "--profile",
+        default="",
+        help="comma-separated families to profile on both sides (with --train, the step too)",
     )
     parser.add_argument("--list", action="store_true", help="print families and configs, exit")
     args = parser.parse_args()
@@ -564,12 +642,15 @@ def main() -> None:
                 for mode in ("eval", "train"):
                     if mode in row:
                         print(line_for(row, mode), flush=True)
+                if "mmpretrain" in row:
+                    print(f"{family:<14} MMSeg side: mmpretrain {row['mmpretrain']}", flush=True)
                 if "train_error" in row:
                     print(f"{family:<14} train step FAILED: {row['train_error']}", flush=True)
-                for side in ("segwright", "mmseg"):
-                    if f"profile_{side}" in row:
-                        print(f"{family}: torch.profiler, {side} side", flush=True)
-                        print(row[f"profile_{side}"], flush=True)
+                for key, mode in (("profile", "eval forward"), ("profile_train", "train step")):
+                    for side in ("segwright", "mmseg"):
+                        if f"{key}_{side}" in row:
+                            print(f"{family}: torch.profiler, {mode}, {side} side", flush=True)
+                            print(row[f"{key}_{side}"], flush=True)
                 if args.json:
                     Path(args.json).write_text(
                         json.dumps(dict(rows=rows, failures=failures), indent=1)

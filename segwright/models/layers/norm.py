@@ -31,7 +31,8 @@ class LayerNorm2d(nn.LayerNorm):
             return super().forward(x)
         if data_format != "channel_first":
             raise ValueError(f"LayerNorm2d data_format must be channel_first/_last: {data_format}")
-        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        # contiguous NCHW as mmpretrain returns: the layers after it run in the layout MMSeg runs
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2).contiguous()
 
 
 NORMS: dict[str, type[nn.Module]] = {
