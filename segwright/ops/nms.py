@@ -155,23 +155,69 @@ def nms(
     Shapes:
         boxes (N, 4); scores (N,) -> dets (M, 5), keep (M,) int64.
     """
+    return _nms(boxes, scores, iou_threshold, offset, score_threshold, max_num)
+
+
+def _nms(
+    boxes: torch.Tensor,
+    scores: torch.Tensor,
+    iou_threshold: float,
+    offset: int = 0,
+    score_threshold: float | None = 0,
+    max_num: int = -1,
+    groups: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`nms`; with ``groups``, the greedy sweep runs per group on the global ranking.
+
+    Boxes of different groups must never overlap (``batched_nms`` shifts each group apart):
+    the survivors and their order are then exactly those of one sweep over all boxes, ties
+    included (the one sort is the same call), at the cost of the groups' own pairs only.
+    """
     _check_boxes(boxes, scores, offset)
     candidates = None
     sub_boxes, sub_scores = boxes, scores
     if score_threshold is not None and score_threshold > 0:
         candidates = torch.nonzero(scores > score_threshold).squeeze(1)
         sub_boxes, sub_scores = boxes[candidates], scores[candidates]
+        groups = None if groups is None else groups[candidates]
     with torch.no_grad():
         order = sub_scores.sort(0, descending=True)[1]
-        survives = _greedy_keep(
-            sub_boxes[order], _iou_threshold_as(iou_threshold, sub_boxes.dtype), offset
-        )
+        ranked = sub_boxes[order]
+        threshold = _iou_threshold_as(iou_threshold, sub_boxes.dtype)
+        if groups is None:
+            survives = _greedy_keep(ranked, threshold, offset)
+        else:
+            ranked_groups = groups[order]
+            survives = torch.zeros(order.shape, dtype=torch.bool, device=order.device)
+            for group in torch.unique(ranked_groups):
+                rows = (ranked_groups == group).nonzero().squeeze(1)  # in rank order
+                survives[rows] = _greedy_keep(ranked[rows], threshold, offset)
         keep = order[survives]
     if max_num > 0:
         keep = keep[:max_num]
     if candidates is not None:
         keep = candidates[keep]
     return _pack_dets(boxes, scores, keep), keep
+
+
+#: What one group costs the per-group sweep, in IoU pairs of the one big sweep (the Python
+#: loop and small tensors per group; measured on CPU: ~0.28 ms a group, ~7 ns a pair).
+_PAIRS_PER_GROUP = 40000
+
+
+def _sweep_per_group(boxes: torch.Tensor, idxs: torch.Tensor, class_agnostic: bool) -> bool:
+    """Whether sweeping each group alone is cheaper than one sweep over all, and exact.
+
+    Exact when the shifted groups cannot touch: coordinates >= 0 leave a gap of at least one
+    between groups (a negative coordinate can make MMCV's shift overlap neighbouring groups,
+    which then suppress each other in one sweep). Cheaper when the groups' pairs and a fixed
+    cost per group stay under the pairs of one sweep: e.g. the RPN's ~8000 boxes on 4-5 levels.
+    """
+    if class_agnostic or boxes.numel() == 0 or bool(boxes.min() < 0):
+        return False
+    counts = torch.unique(idxs, return_counts=True)[1].to(torch.float64)
+    cost = float((counts * counts).sum()) + _PAIRS_PER_GROUP * counts.numel()
+    return cost < float(idxs.numel()) ** 2
 
 
 def _batched_nms(
@@ -229,7 +275,11 @@ def _batched_nms(
         span = boxes.max() + torch.tensor(1).to(boxes)
         boxes_for_nms = boxes + (idxs.to(boxes) * span)[:, None]
 
-    if num < split_thr:
+    if num < split_thr and nms_type is nms and _sweep_per_group(boxes, idxs, class_agnostic):
+        dets, keep = _nms(boxes_for_nms, scores, groups=idxs, **cfg)  # same result, cheaper
+        boxes = boxes[keep]
+        scores = dets[:, -1]
+    elif num < split_thr:
         dets, keep = nms_type(boxes_for_nms, scores, **cfg)
         boxes = boxes[keep]
         scores = dets[:, -1]

@@ -207,3 +207,34 @@ def test_batched_cfg_errors_and_deprecated_key():
     with pytest.warns(DeprecationWarning, match="iou_thr"):
         _, keep = batched_nms(boxes, scores, idxs, dict(iou_thr=0.5))
     assert keep.tolist() == [0]
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        dict(type="nms", iou_threshold=0.7),
+        dict(type="nms", iou_threshold=0.5, score_threshold=0.3, max_num=200),
+    ],
+)
+def test_per_group_sweep_equals_one_sweep_ties_included(cfg):
+    # The RPN's shape: thousands of boxes on a few levels. The per-group sweep is chosen (it is
+    # ~4x cheaper there) and must keep the very boxes, in the very order, of one sweep over all
+    # (the reference), tied scores included: scores are rounded to 1/20.
+    generator = torch.Generator().manual_seed(13)
+    boxes, _ = random_boxes(2500, generator)
+    boxes = boxes - boxes.min()  # coordinates >= 0: shifted groups cannot touch
+    scores = (torch.rand(2500, generator=generator) * 20).round() / 20
+    idxs = torch.randint(0, 4, (2500,), generator=generator)
+    assert NMS_MODULE._sweep_per_group(boxes, idxs, False)
+    dets, keep = both_batched(boxes, scores, idxs, cfg)
+    assert keep.numel() > 0
+
+
+def test_negative_coordinates_keep_one_sweep():
+    # With a coordinate below 0, MMCV's shift (max + 1 per group) can make neighbouring groups
+    # overlap, and one sweep then suppresses across them: the per-group sweep is not taken.
+    boxes = torch.tensor([[-50.0, -50, 9, 10], [-40, -40, 19, 10]])
+    idxs = torch.tensor([0, 1])
+    assert not NMS_MODULE._sweep_per_group(boxes.repeat(2000, 1), idxs.repeat(2000), False)
+    dets, keep = both_batched(boxes, torch.tensor([0.9, 0.8]), idxs, dict(iou_threshold=0.1))
+    assert keep.tolist() == [0]  # group 1's box shifted by (20, 20) still overlaps: MMCV's quirk
