@@ -9,11 +9,11 @@ and the buffers (other than BN statistics) that this training step moved.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
+from zoo_parity_kit import one_thread, relative_error  # noqa: F401 (autouse fixture)
 
 from segwright.engine.checkpoint import load_state_dict
 from segwright.models.heads.dnl_head import DisentangledNonLocal2d
@@ -40,22 +40,8 @@ RTOL = 1e-4
 ACC_TOL = 0.06
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """One intra-op thread: on a shared 2-core machine more threads only contend (speed only;
-    the tolerances do not depend on it)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def _load(family: str) -> dict:
     return torch.load(FIXTURES / f"{family}.pth", map_location="cpu", weights_only=True)
-
-
-def _relative(ours: torch.Tensor, ref: torch.Tensor) -> float:
-    return float((ours - ref).abs().max() / ref.abs().max().clamp_min(1e-12))
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -72,7 +58,9 @@ def test_mmseg_checkpoint_gives_mmsegs_logits_and_losses(family: str) -> None:
     assert len(logits) == len(data["logits"])
     for ours, ref in zip(logits, data["logits"]):
         assert ours.shape == ref.shape
-        assert _relative(ours, ref) <= RTOL, f"{family}: max rel diff {_relative(ours, ref):.2e}"
+        assert relative_error(ours, ref) <= RTOL, (
+            f"{family}: max rel diff {relative_error(ours, ref):.2e}"
+        )
 
     model.train()
     shape = tuple(data["inputs"].shape[2:])
@@ -92,7 +80,7 @@ def test_mmseg_checkpoint_gives_mmsegs_logits_and_losses(family: str) -> None:
             assert abs(float(ours) - float(ref)) <= RTOL * abs(float(ref)), key
     state = model.state_dict()
     for key, ref in data["buffers_after_loss"].items():  # EMANet's moving-average bases
-        assert _relative(state[key], ref) <= RTOL, key
+        assert relative_error(state[key], ref) <= RTOL, key
 
 
 @pytest.mark.parametrize("case", sorted(BLOCKS))
@@ -106,4 +94,6 @@ def test_block_modes_match_mmcv_and_mmseg(case: str) -> None:
     with torch.no_grad():
         out = block(x)
     torch.testing.assert_close(x, data["input"], rtol=0, atol=0)  # the input is left alone
-    assert _relative(out, data["output"]) <= RTOL, f"{case}: {_relative(out, data['output']):.2e}"
+    assert relative_error(out, data["output"]) <= RTOL, (
+        f"{case}: {relative_error(out, data['output']):.2e}"
+    )

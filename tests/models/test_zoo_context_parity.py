@@ -16,11 +16,11 @@ CPU. Losses are stored in float64 and compared to 1e-9 relative.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
+from zoo_parity_kit import one_thread  # noqa: F401 (autouse fixture)
 
 from segwright.engine.checkpoint import load_state_dict
 from segwright.registry import MODELS
@@ -36,16 +36,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:CrossEntropyLoss. avg_non_ignore"),
     pytest.mark.filterwarnings("ignore:When align_corners"),
 ]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    # Results do not depend on it; on a shared two-core machine, two threads waiting for each
-    # other made these tiny forward passes ~500x slower.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def _load(name: str) -> tuple[dict, torch.nn.Module]:

@@ -13,11 +13,11 @@ global generator in every forward, so each forward runs after the generator's se
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
+from zoo_parity_kit import one_thread, relative_error  # noqa: F401 (autouse fixture)
 
 from segwright.engine.checkpoint import load_state_dict
 from segwright.models.backbones.swin import relative_position_index
@@ -47,19 +47,6 @@ ACC_TOL = 0.06
 SEEDS = (11, 12, 13, 14)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """One intra-op thread (speed only on a shared machine; tolerances do not depend on it)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-def _relative(ours: torch.Tensor, ref: torch.Tensor) -> float:
-    return float((ours - ref).abs().max() / ref.abs().max().clamp_min(1e-12))
-
-
 @pytest.mark.parametrize("family", FAMILIES)
 def test_mmseg_checkpoint_gives_mmsegs_logits_and_losses(family: str) -> None:
     data = torch.load(FIXTURES / f"{family}.pth", map_location="cpu", weights_only=True)
@@ -74,7 +61,7 @@ def test_mmseg_checkpoint_gives_mmsegs_logits_and_losses(family: str) -> None:
         with torch.no_grad():
             ours = model(x, mode="tensor")
         assert ours.shape == ref.shape
-        rel = _relative(ours, ref)
+        rel = relative_error(ours, ref)
         assert rel <= RTOL, f"{family} {tuple(x.shape)}: max rel diff {rel:.2e}"
 
     model.train()

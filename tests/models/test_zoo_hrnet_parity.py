@@ -11,11 +11,11 @@ logits and its train-mode loss dict on a fixed label map.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
+from zoo_parity_kit import one_thread, relative_error  # noqa: F401 (autouse fixture)
 
 from segwright.engine.checkpoint import load_state_dict
 from segwright.models.backbones import HRNet
@@ -41,16 +41,6 @@ RTOL = 1e-4
 ACC_TOL = 0.07
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """One intra-op thread: on a shared 2-core machine more threads only contend (speed only;
-    the tolerances do not depend on it)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def _unpack(packed: dict) -> dict[str, torch.Tensor]:
     """The state dict that ``generate_with_mmseg.pack`` flattened into two tensors."""
     out, f, i = {}, 0, 0
@@ -63,10 +53,6 @@ def _unpack(packed: dict) -> dict[str, torch.Tensor]:
             out[key] = packed["ints"][i : i + n].reshape(shape).clone()
             i += n
     return out
-
-
-def _relative(ours: torch.Tensor, ref: torch.Tensor) -> float:
-    return float((ours - ref).abs().max() / ref.abs().max().clamp_min(1e-12))
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -83,7 +69,9 @@ def test_mmseg_checkpoint_gives_mmsegs_logits_and_losses(family: str) -> None:
     assert len(logits) == len(data["logits"])
     for ours, ref in zip(logits, data["logits"]):
         assert ours.shape == ref.shape
-        assert _relative(ours, ref) <= RTOL, f"{family}: max rel diff {_relative(ours, ref):.2e}"
+        assert relative_error(ours, ref) <= RTOL, (
+            f"{family}: max rel diff {relative_error(ours, ref):.2e}"
+        )
 
     model.train()
     shape = tuple(data["inputs"].shape[2:])

@@ -14,12 +14,12 @@ torch's global generator, seeded as in the generator.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
+from zoo_parity_kit import one_thread, relative_error  # noqa: F401 (autouse fixture)
 
 from segwright.engine.checkpoint import load_state_dict
 from segwright.registry import MODELS
@@ -46,15 +46,6 @@ ACC_TOL = 0.06
 SEEDS = (11, 12, 13, 14)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """One intra-op thread (speed only on a shared machine; tolerances do not depend on it)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def _tensors(value: Any) -> list[torch.Tensor]:
     """A tensor, or the tensors of (nested) tuples/lists, flattened in order."""
     if isinstance(value, torch.Tensor):
@@ -65,10 +56,6 @@ def _tensors(value: Any) -> list[torch.Tensor]:
 def _meta(x: torch.Tensor) -> dict[str, tuple[int, int]]:
     shape = (int(x.shape[2]), int(x.shape[3]))
     return dict(img_shape=shape, ori_shape=shape, pad_shape=shape)
-
-
-def _relative(ours: torch.Tensor, ref: torch.Tensor) -> float:
-    return float((ours - ref).abs().max() / ref.abs().max().clamp_min(1e-12))
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -89,13 +76,13 @@ def test_mmseg_checkpoint_gives_mmsegs_logits_and_losses(family: str) -> None:
                 ours = model(x, mode="tensor")
         for one, reference in zip(_tensors(ours), _tensors(ref), strict=True):
             assert one.shape == reference.shape
-            rel = _relative(one, reference)
+            rel = relative_error(one, reference)
             assert rel <= RTOL, f"{family} {tuple(x.shape)}: max rel diff {rel:.2e}"
     if "seg_logits" in data:  # the segmentor's semantic logits, once
         x = inputs[1]
         with torch.no_grad():
             ours = model.encode_decode(x, [_meta(x)] * len(x))
-        assert _relative(ours, data["seg_logits"]) <= RTOL
+        assert relative_error(ours, data["seg_logits"]) <= RTOL
 
     model.train()
     shape = tuple(inputs[0].shape[2:])

@@ -7,11 +7,10 @@ these fixtures run at 392x392, so they have their own file.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
+from zoo_parity_kit import one_thread  # noqa: F401 (autouse fixture)
 
 _spec = importlib.util.spec_from_file_location(
     "_realtime_parity", Path(__file__).parent / "test_zoo_realtime_parity.py"
@@ -21,14 +20,6 @@ PARITY = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(PARITY)
 
 pytestmark = PARITY.pytestmark
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.mark.parametrize("name", PARITY.SYNTHETIC_NAMES)

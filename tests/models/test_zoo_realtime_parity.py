@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import copy
 import importlib.util
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
+from zoo_parity_kit import one_thread  # noqa: F401 (autouse fixture)
 
 from segwright.engine.checkpoint import load_state_dict
 from segwright.registry import MODELS
@@ -59,16 +59,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:When align_corners"),
     pytest.mark.filterwarnings("ignore:For binary segmentation"),
 ]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    # Results do not depend on it; on a shared two-core machine, two threads waiting for each
-    # other make these tiny forward passes far slower.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def _unpack(packed: dict) -> dict[str, torch.Tensor]:

@@ -10,11 +10,11 @@ logits on each and its train-mode loss dict on a fixed label map.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
+from zoo_parity_kit import one_thread, relative_error  # noqa: F401 (autouse fixture)
 
 from segwright.engine.checkpoint import load_state_dict
 from segwright.models.backbones.vit import VisionTransformer, resize_pos_embed
@@ -38,22 +38,8 @@ RTOL = 1e-4
 ACC_TOL = 0.11
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """One intra-op thread: on a shared 2-core machine more threads only contend (speed only;
-    the tolerances do not depend on it)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def _load(family: str) -> dict:
     return torch.load(FIXTURES / f"{family}.pth", map_location="cpu", weights_only=True)
-
-
-def _relative(ours: torch.Tensor, ref: torch.Tensor) -> float:
-    return float((ours - ref).abs().max() / ref.abs().max().clamp_min(1e-12))
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -69,7 +55,9 @@ def test_mmseg_checkpoint_gives_mmsegs_logits_and_losses(family: str) -> None:
         with torch.no_grad():
             ours = model(inputs, mode="tensor")
         assert ours.shape == ref.shape
-        assert _relative(ours, ref) <= RTOL, f"{family}: max rel diff {_relative(ours, ref):.2e}"
+        assert relative_error(ours, ref) <= RTOL, (
+            f"{family}: max rel diff {relative_error(ours, ref):.2e}"
+        )
 
     model.train()
     inputs = data["inputs"][0]
