@@ -23,7 +23,15 @@ interval 1 (read from ``vis_data/scalars.json``: MMEngine's keeps full precision
 The reference venv: ``$MMSEG_REFERENCE_VENV`` (or ``$MMSEG_REF_VENV``), default
 ``/tmp/mmseg-ref-venv``; built by ``bash ../shared/tools/mmseg-reference/setup.sh``.
 
-Usage: python benchmarks/vs_mmseg.py [--cases unet pspnet] [--rounds 3] [--threads 1]
+``--mode test`` times evaluation instead: ``segwright test CONFIG CHECKPOINT`` against MMSeg's
+``tools/test.py`` logic (``cfg.load_from = CHECKPOINT; Runner.from_cfg(cfg).test()``), both on
+the same checkpoint (MMSeg's initial weights) and a test split of larger images, batch 1, whole
+image inference, IoUMetric. ``--mode val`` trains a few iterations and validates once on that
+split (the ValLoop inside training). Both read the mean iteration time from the pass's last log
+line (``Iter(test) [N/N] ... time:``; MMEngine averages over the pass, and so does segwright) and
+check that the two sides' metrics agree.
+
+Usage: python benchmarks/vs_mmseg.py [--mode train|test|val] [--cases unet pspnet] [--rounds 3]
        python benchmarks/vs_mmseg.py --segwright-only --quick   (no reference venv needed)
 The last line is ``ratio (segwright / MMSeg mean iteration time, <last case>): median ...``.
 """
@@ -58,6 +66,10 @@ QUICK = {
     "unet": dict(crop=(32, 32), batch=2, iters=4, interval=2, width=8),
     "pspnet": dict(crop=(32, 32), batch=2, iters=4, interval=2, width=8),
 }
+
+# evaluation (--mode test/val): image size and count of the split evaluated, batch 1
+EVAL = dict(size=(192, 192), count=24, train_iters=2)
+EVAL_QUICK = dict(size=(32, 32), count=4, train_iters=2)
 
 MODELS = {
     "unet": """
@@ -147,6 +159,7 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=ITERS * 10, save_last=False),
     sampler_seed=dict(type='DistSamplerSeedHook'))
+EVALUATION
 env_cfg = dict(
     cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
     dist_cfg=dict(backend='nccl'))
@@ -159,8 +172,32 @@ resume = False
 randomness = dict(seed=0)
 """
 
-# The MMSeg side: tools/train.py is not in the wheel; this is what it does for a plain run.
-# With a third argument it only writes MMSeg's initial weights there (seed 0) and exits.
+EVAL_BLOCK = """
+eval_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs'),
+]
+eval_dataloader = dict(
+    batch_size=1, num_workers=0, persistent_workers=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type='BaseSegDataset', data_root=EVAL_ROOT,
+        metainfo=dict(classes=CLASSES, palette=PALETTE),
+        data_prefix=dict(img_path='images/validation', seg_map_path='annotations/validation'),
+        img_suffix='.jpg', seg_map_suffix='.png', reduce_zero_label=False,
+        pipeline=eval_pipeline))
+test_dataloader = eval_dataloader
+val_dataloader = eval_dataloader
+test_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+val_evaluator = test_evaluator
+test_cfg = dict(type='TestLoop')
+val_cfg = dict(type='ValLoop')
+"""
+
+# The MMSeg side: tools/train.py and tools/test.py are not in the wheel; this is what they do for
+# a plain run. With a third argument ``--test CHECKPOINT`` it evaluates that checkpoint (test.py);
+# with any other third argument it only writes MMSeg's initial weights there (seed 0) and exits.
 DRIVER = """
 import sys, torch
 from mmengine.config import Config
@@ -169,7 +206,10 @@ from mmseg.utils import register_all_modules
 register_all_modules()
 cfg = Config.fromfile(sys.argv[1])
 cfg.work_dir = sys.argv[2]
-if len(sys.argv) > 3:
+if len(sys.argv) > 4 and sys.argv[3] == '--test':
+    cfg.load_from = sys.argv[4]
+    Runner.from_cfg(cfg).test()
+elif len(sys.argv) > 3:
     from mmseg.registry import MODELS
     set_random_seed(0)
     cfg.model.pop('pretrained', None)
@@ -190,11 +230,26 @@ def reference_python() -> Path | None:
 
 
 def write_config(
-    path: Path, case: str, spec: dict, data: Path, iters: int, interval: int, load_from
+    path: Path,
+    case: str,
+    spec: dict,
+    data: Path,
+    iters: int,
+    interval: int,
+    load_from,
+    eval_root: Path | None = None,
+    validate: bool = False,
 ):
+    """The case's config file; with ``eval_root``, also a validation/test split (batch 1).
+
+    ``validate``: validate once, at the end of training (else never).
+    """
+    evaluation = EVAL_BLOCK.replace("EVAL_ROOT", repr(str(eval_root))) if eval_root else ""
+    common = COMMON.replace("val_interval=ITERS * 10", "val_interval=ITERS") if validate else COMMON
     batch_pixels = spec["batch"] * spec["crop"][0] * spec["crop"][1]
     text = (
-        COMMON.replace("MODEL", MODELS[case])
+        common.replace("EVALUATION", evaluation)
+        .replace("MODEL", MODELS[case])
         .replace("NUM_CLASSES", str(NUM_CLASSES))
         .replace("CLASS_WEIGHT", repr(CLASS_WEIGHT))
         .replace("MIN_KEPT", str(batch_pixels // 4))  # OHEM keeps at least a quarter
@@ -217,19 +272,27 @@ def env(threads: int) -> dict[str, str]:
     return out
 
 
-def command(side: str, config: Path, work: Path, reference: Path | None) -> list[str]:
+def command(
+    side: str, config: Path, work: Path, reference: Path | None, checkpoint: Path | None = None
+) -> list[str]:
+    """Train (or, with ``checkpoint``, test) with one side, as its users would."""
     if side == "segwright":
-        script = Path(sys.executable).parent / "segwright"
-        return [str(script), "train", str(config), "--work-dir", str(work)]
+        script = str(Path(sys.executable).parent / "segwright")
+        if checkpoint is not None:
+            return [script, "test", str(config), str(checkpoint), "--work-dir", str(work)]
+        return [script, "train", str(config), "--work-dir", str(work)]
     assert reference is not None
-    return [str(reference), "-c", DRIVER, str(config), str(work)]
+    test = ["--test", str(checkpoint)] if checkpoint is not None else []
+    return [str(reference), "-c", DRIVER, str(config), str(work), *test]
 
 
-def run_side(side: str, config: Path, work: Path, reference, threads: int) -> tuple[float, Path]:
-    """Train once in a fresh process; the wall time and the run's text log."""
+def run_side(
+    side: str, config: Path, work: Path, reference, threads: int, checkpoint: Path | None = None
+) -> tuple[float, Path]:
+    """Train (or test ``checkpoint``) once in a fresh process; the wall time and the text log."""
     start = time.perf_counter()
     done = subprocess.run(
-        command(side, config, work, reference),
+        command(side, config, work, reference, checkpoint),
         cwd=ROOT,
         env=env(threads),
         capture_output=True,
@@ -260,6 +323,21 @@ def parse_log(path: Path) -> list[dict[str, float]]:
             row["iter"] = float(match.group(1))
             rows.append(row)
     return rows
+
+
+EVAL_END = re.compile(r"(?:Iter|Epoch)\((val|test)\)\s*\[[^]]*\](?:\[[^]]*\])?")
+
+
+def eval_summary(path: Path, mode: str) -> dict[str, float]:
+    """The values of the last validation or test pass's closing line (metrics and mean times)."""
+    found = None
+    for line in path.read_text().splitlines():
+        match = EVAL_END.search(line)
+        if match and match.group(1) == mode and "mIoU" in line:
+            found = {k: float(v) for k, v in PAIR.findall(line[match.end() :])}
+    if found is None or "time" not in found:
+        raise SystemExit(f"no {mode} line with mIoU and time in {path}")
+    return found
 
 
 def scalars(path: Path) -> list[dict]:
@@ -295,8 +373,145 @@ def first_losses(side, config, work, reference, threads) -> dict[str, float]:
     return {k: float(v) for k, v in first.items() if "loss" in k}
 
 
+SEGWRIGHT_INIT = """
+import sys, torch
+from segwright.apis.inference import init_model
+torch.manual_seed(0)
+model = init_model(sys.argv[1], device='cpu')
+torch.save({'meta': {}, 'state_dict': model.state_dict()}, sys.argv[2])
+"""
+
+
+def initial_weights(base, case, spec, data, iters, reference, threads) -> Path:
+    """One set of starting weights for both sides: MMSeg's (seed 0), or segwright's alone."""
+    init = base / f"{case}_{spec['tag']}_init.pth"
+    seed_cfg = base / f"{case}_{spec['tag']}_seed.py"
+    write_config(seed_cfg, case, spec, data, iters, spec["interval"], None)
+    if reference is not None:
+        driver = [str(reference), "-c", DRIVER, str(seed_cfg), str(base / "w_seed"), str(init)]
+    else:
+        driver = [sys.executable, "-c", SEGWRIGHT_INIT, str(seed_cfg), str(init)]
+    subprocess.run(driver, env=env(threads), check=True, capture_output=True)
+    return init
+
+
+def alternate(args, sides, run_one) -> dict[str, list]:
+    """``run_one(side, round)`` for every round, in the order A B, B A, A B, ..."""
+    results: dict[str, list] = {side: [] for side in sides}
+    for round_index in range(args.rounds):
+        order = sides if round_index % 2 == 0 else sides[::-1]
+        for side in order:
+            results[side].append(run_one(side, round_index))
+    return results
+
+
+def report(case: str, label: str, sides, walls, means, reference) -> None:
+    for side in sides:
+        print(
+            f"{case} {side:>9}: wall median {statistics.median(walls[side]):7.2f} s, "
+            f"mean {label} iteration median {statistics.median(means[side]) * 1000:8.1f} ms"
+        )
+    if reference is not None:
+        print(
+            ratio_line(f"segwright / MMSeg wall time, {case}", walls["segwright"], walls["mmseg"])
+        )
+        print(
+            ratio_line(
+                f"segwright / MMSeg mean {label} iteration time, {case}",
+                means["segwright"],
+                means["mmseg"],
+            )
+        )
+
+
+def train_case(args, base, case, spec, data, reference, sides) -> None:
+    """Training: first-iteration losses of both sides, then the timed runs."""
+    iters = args.iters or spec["iters"]
+    init = None  # segwright alone starts from its own initialisation
+    if reference is not None:
+        init = initial_weights(base, case, spec, data, iters, reference, args.threads)
+    check_cfg = base / f"{case}_{spec['tag']}_check.py"
+    write_config(check_cfg, case, spec, data, 1, 1, init)
+    losses = {
+        side: first_losses(
+            side, check_cfg, base / f"w_{case}_{side}_check", reference, args.threads
+        )
+        for side in sides
+    }
+    print(f"\n== {case}: crop {spec['crop']}, batch {spec['batch']}, {iters} iterations ==")
+    for side, values in losses.items():
+        text = "  ".join(f"{k}: {v:.6f}" for k, v in sorted(values.items()))
+        print(f"first-iteration losses, {side:>9}: {text}")
+    if reference is not None:
+        keys = sorted(set(losses["segwright"]) & set(losses["mmseg"]))
+        diff = max(abs(losses["segwright"][k] - losses["mmseg"][k]) for k in keys)
+        print(
+            f"first-iteration losses agree: {diff <= args.atol} "
+            f"(max abs diff {diff:.2e} over {len(keys)} keys, atol {args.atol})"
+        )
+    config = base / f"{case}_{spec['tag']}.py"
+    write_config(config, case, spec, data, iters, spec["interval"], init)
+
+    def run_one(side: str, round_index: int) -> tuple[float, float]:
+        work = base / f"w_{case}_{side}_{round_index}"
+        wall, log = run_side(side, config, work, reference, args.threads)
+        mean = mean_iter_time(parse_log(log), spec["interval"])
+        print(
+            f"round {round_index} {side:>9}: wall {wall:7.2f} s, mean iteration {mean * 1000:8.1f} ms"
+        )
+        return wall, mean
+
+    results = alternate(args, sides, run_one)
+    walls = {side: [r[0] for r in results[side]] for side in sides}
+    means = {side: [r[1] for r in results[side]] for side in sides}
+    report(case, "training", sides, walls, means, reference)
+
+
+def eval_case(args, base, case, spec, data, reference, sides) -> None:
+    """Test (``segwright test`` / MMSeg's test.py) or validation after a short training."""
+    mode, evaluation = args.mode, spec["eval"]
+    eval_root = base / f"eval_{case}_{spec['tag']}"
+    if not eval_root.exists():
+        write_fake_tree(eval_root, evaluation["count"], tuple(evaluation["size"]), NUM_CLASSES - 1)
+    iters = evaluation["train_iters"]
+    init = initial_weights(base, case, spec, data, iters, reference, args.threads)
+    config = base / f"{case}_{spec['tag']}_{mode}.py"
+    write_config(
+        config, case, spec, data, iters, 1, None if mode == "test" else init, eval_root,
+        validate=mode == "val",
+    )  # fmt: skip
+    size = "x".join(map(str, evaluation["size"]))
+    what = "test of a checkpoint" if mode == "test" else f"validation after {iters} iterations"
+    print(f"\n== {case}: {what}, {evaluation['count']} images {size}, batch 1 ==")
+
+    def run_one(side: str, round_index: int) -> tuple[float, dict[str, float]]:
+        work = base / f"w_{case}_{side}_{mode}_{round_index}"
+        checkpoint = init if mode == "test" else None
+        wall, log = run_side(side, config, work, reference, args.threads, checkpoint)
+        values = eval_summary(log, mode)
+        print(
+            f"round {round_index} {side:>9}: wall {wall:7.2f} s, mean {mode} iteration "
+            f"{values['time'] * 1000:8.1f} ms, mIoU {values['mIoU']:.2f}"
+        )
+        return wall, values
+
+    results = alternate(args, sides, run_one)
+    if reference is not None:
+        keys = ("aAcc", "mIoU", "mAcc")
+        ours, theirs = results["segwright"][0][1], results["mmseg"][0][1]
+        diff = max(abs(ours[k] - theirs[k]) for k in keys)
+        text = ", ".join(f"{k} {ours[k]:.2f} / {theirs[k]:.2f}" for k in keys)
+        print(f"metrics agree: {diff <= 0.01} (segwright / MMSeg: {text}; both print 2 decimals)")
+    walls = {side: [r[0] for r in results[side]] for side in sides}
+    means = {side: [r[1]["time"] for r in results[side]] for side in sides}
+    report(case, mode, sides, walls, means, reference)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--mode", choices=("train", "test", "val"), default="train", help="what is timed"
+    )
     parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES))
     parser.add_argument("--rounds", type=int, default=3, help="each round runs both sides once")
     parser.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS of both sides")
@@ -326,84 +541,21 @@ def main() -> None:
     sides = ["segwright"] if reference is None else ["segwright", "mmseg"]
     print(machine_line())
     print(
-        f"threads: OMP_NUM_THREADS={args.threads} on both sides; sides: {', '.join(sides)}"
-        + (f"; reference: {reference}" if reference else "")
+        f"threads: OMP_NUM_THREADS={args.threads} on both sides; sides: {', '.join(sides)}; "
+        f"mode: {args.mode}" + (f"; reference: {reference}" if reference else "")
     )
     specs = QUICK if args.quick else CASES
+    tag = "quick" if args.quick else "full"
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(args.keep) if args.keep else Path(tmp)
         base.mkdir(parents=True, exist_ok=True)
-        tag = "quick" if args.quick else "full"
         for case in args.cases:
-            spec = specs[case]
-            iters = args.iters or spec["iters"]
+            spec = dict(specs[case], tag=tag, eval=EVAL_QUICK if args.quick else EVAL)
             data = base / f"data_{case}_{tag}"
             if not data.exists():
                 write_fake_tree(data, 16, tuple(spec["crop"]), NUM_CLASSES - 1)
-            init = None
-            if reference is not None:  # MMSeg's initial weights, used by both sides
-                init = base / f"{case}_{tag}_init.pth"
-                seed_cfg = base / f"{case}_{tag}_seed.py"
-                write_config(seed_cfg, case, spec, data, iters, spec["interval"], None)
-                subprocess.run(
-                    [str(reference), "-c", DRIVER, str(seed_cfg), str(base / "w_seed"), str(init)],
-                    env=env(args.threads),
-                    check=True,
-                    capture_output=True,
-                )
-            check_cfg = base / f"{case}_{tag}_check.py"
-            write_config(check_cfg, case, spec, data, 1, 1, init)
-            losses = {
-                side: first_losses(
-                    side, check_cfg, base / f"w_{case}_{side}_check", reference, args.threads
-                )
-                for side in sides
-            }
-            print(f"\n== {case}: crop {spec['crop']}, batch {spec['batch']}, {iters} iterations ==")
-            for side, values in losses.items():
-                text = "  ".join(f"{k}: {v:.6f}" for k, v in sorted(values.items()))
-                print(f"first-iteration losses, {side:>9}: {text}")
-            if reference is not None:
-                keys = sorted(set(losses["segwright"]) & set(losses["mmseg"]))
-                diff = max(abs(losses["segwright"][k] - losses["mmseg"][k]) for k in keys)
-                print(
-                    f"first-iteration losses agree: {diff <= args.atol} "
-                    f"(max abs diff {diff:.2e} over {len(keys)} keys, atol {args.atol})"
-                )
-
-            config = base / f"{case}_{tag}.py"
-            write_config(config, case, spec, data, iters, spec["interval"], init)
-            walls: dict[str, list[float]] = {side: [] for side in sides}
-            means: dict[str, list[float]] = {side: [] for side in sides}
-            for round_index in range(args.rounds):
-                order = sides if round_index % 2 == 0 else sides[::-1]
-                for side in order:
-                    work = base / f"w_{case}_{side}_{round_index}"
-                    wall, log = run_side(side, config, work, reference, args.threads)
-                    walls[side].append(wall)
-                    means[side].append(mean_iter_time(parse_log(log), spec["interval"]))
-                    print(
-                        f"round {round_index} {side:>9}: wall {wall:7.2f} s, "
-                        f"mean iteration {means[side][-1] * 1000:8.1f} ms"
-                    )
-            for side in sides:
-                print(
-                    f"{case} {side:>9}: wall median {statistics.median(walls[side]):7.2f} s, "
-                    f"mean iteration median {statistics.median(means[side]) * 1000:8.1f} ms"
-                )
-            if reference is not None:
-                print(
-                    ratio_line(
-                        f"segwright / MMSeg wall time, {case}", walls["segwright"], walls["mmseg"]
-                    )
-                )
-                print(
-                    ratio_line(
-                        f"segwright / MMSeg mean iteration time, {case}",
-                        means["segwright"],
-                        means["mmseg"],
-                    )
-                )
+            run_case = train_case if args.mode == "train" else eval_case
+            run_case(args, base, case, spec, data, reference, sides)
         if reference is None:
             print("segwright side only: no ratio (the MMSeg side was not run)")
 

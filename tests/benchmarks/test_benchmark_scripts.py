@@ -118,6 +118,17 @@ def test_vs_mmseg_quick_segwright_side_reports_losses_and_times():
     assert lines[-1] == "segwright side only: no ratio (the MMSeg side was not run)"
 
 
+def test_vs_mmseg_quick_test_mode_evaluates_a_checkpoint_with_segwright_test():
+    lines = run_script(
+        "vs_mmseg.py", "--mode", "test", "--segwright-only", "--quick", "--cases", "unet",
+        "--rounds", "1",
+    )  # fmt: skip
+    assert "== unet: test of a checkpoint, 4 images 32x32, batch 1 ==" in lines
+    line = r"round 0 segwright: wall +[\d.]+ s, mean test iteration +[\d.]+ ms, mIoU [\d.]+"
+    assert any(re.fullmatch(line, x) for x in lines), lines
+    assert lines[-1] == "segwright side only: no ratio (the MMSeg side was not run)"
+
+
 def test_gpu_suite_dry_run_runs_the_cpu_steps_and_writes_a_dry_section(tmp_path):
     import os
 

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from segwright.engine.hooks.hook import Hook
+from segwright.engine.hooks.iter_timer_hook import eval_pass_length
 from segwright.registry import HOOKS
 
 _MEAN_PATTERN = re.compile(r".*(loss|time|data_time|grad_norm).*")
@@ -48,6 +49,8 @@ class LoggerHook(Hook):
         self.interval_exp_name = interval_exp_name
         self.log_metric_by_epoch = log_metric_by_epoch
         self.window_size = window_size
+        self._eval_iters = 0
+        self._pass_sums: dict[str, float] = {}
 
     def after_train_iter(
         self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None
@@ -102,6 +105,54 @@ class LoggerHook(Hook):
                 parts.append(f"{key}: {value:.4f}")
         return "  ".join(parts)
 
+    # -- validation and testing: a progress line every ``interval`` batches, then the metrics
+    # with the pass's mean times (MMEngine's lines) ------------------------------------------
+
+    def after_val_iter(
+        self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None
+    ) -> None:
+        self._eval_progress_line(runner, "val", batch_idx)
+
+    def after_test_iter(
+        self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None
+    ) -> None:
+        self._eval_progress_line(runner, "test", batch_idx)
+
+    def _eval_progress_line(self, runner: Any, mode: str, batch_idx: int) -> None:
+        self._eval_iters = batch_idx + 1
+        for key in ("data_time", "time"):  # the pass's sums, for its mean times at the end
+            history = runner.log_store.scalars.get(f"{mode}/{key}")
+            if history is not None and history.counts:
+                self._pass_sums[key] = self._pass_sums.get(key, 0.0) + history.current()
+        if not self.every_n_inner_iters(batch_idx, self.interval):
+            return
+        total = eval_pass_length(runner, mode)
+        done = str(batch_idx + 1).rjust(len(str(total))) if total is not None else batch_idx + 1
+        parts = [f"{self._eval_head(runner, mode)}[{done}/{total if total is not None else '?'}]"]
+        eta = runner.log_store.get_info("eta")
+        if eta is not None:
+            parts.append(f"eta: {datetime.timedelta(seconds=int(eta))}")
+        for key in ("time", "data_time"):
+            history = runner.log_store.scalars.get(f"{mode}/{key}")
+            if history is not None and history.counts:
+                parts.append(f"{key}: {history.mean(self.window_size):.4f}")
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            parts.append(f"memory: {torch.cuda.max_memory_allocated() // (1024 * 1024)}")
+        runner.logger.info("  ".join(parts))
+
+    @staticmethod
+    def _eval_head(runner: Any, mode: str) -> str:
+        loop = runner.train_loop
+        if loop is not None and loop.by_epoch:
+            return f"Epoch({mode}) [{runner.epoch}]" if mode == "val" else f"Epoch({mode}) "
+        return f"Iter({mode}) "
+
+    def _pass_times(self, runner: Any, mode: str) -> list[str]:
+        """``data_time`` and ``time`` averaged over the pass that just ended."""
+        iters, sums = self._eval_iters, self._pass_sums
+        self._eval_iters, self._pass_sums = 0, {}
+        return [f"{key}: {sums[key] / iters:.4f}" for key in ("data_time", "time") if key in sums]
+
     def after_val_epoch(self, runner: Any, metrics: dict[str, Any] | None = None) -> None:
         metrics = metrics or {}
         numeric = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
@@ -111,10 +162,13 @@ class LoggerHook(Hook):
             if runner.train_loop is not None and runner.train_loop.by_epoch
             else f"Iter(val) [{runner.iter}]"
         )
-        runner.logger.info("  ".join([head, *parts]))
+        runner.logger.info("  ".join([head, *parts, *self._pass_times(runner, "val")]))
         step = runner.epoch if self.log_metric_by_epoch else runner.iter
         runner.scalar_writer.add_scalars({f"val/{k}": v for k, v in numeric.items()}, step=step)
 
     def after_test_epoch(self, runner: Any, metrics: dict[str, Any] | None = None) -> None:
         numeric = {k: float(v) for k, v in (metrics or {}).items() if isinstance(v, (int, float))}
-        runner.logger.info("  ".join(["Test:", *(f"{k}: {v:.4f}" for k, v in numeric.items())]))
+        total = eval_pass_length(runner, "test")
+        head = f"{self._eval_head(runner, 'test')}[{total}/{total}]" if total else "Test:"
+        parts = [f"{k}: {v:.4f}" for k, v in numeric.items()]
+        runner.logger.info("  ".join([head, *parts, *self._pass_times(runner, "test")]))
