@@ -82,8 +82,10 @@ if [[ ${#SPEED_PSPNET[@]} -gt 0 ]]; then
 fi
 step speed_data "$PY" benchmarks/speed.py "${SPEED_DATA[@]}"
 
-# The sync test: a colleague writes it (issue 19, part 1). On CUDA the test to run is one whose
-# name says cuda (torch.cuda.set_sync_debug_mode('error') over the iterations between log lines).
+# The sync test (issue 19, part 1): on CUDA, tests/engine/test_sync_free_iterations.py's
+# test_cuda_sync_debug_mode_error_passes_between_log_lines runs the toy, the demo UNet and a tiny
+# PSPNet in fp32 and bf16 with torch.cuda.set_sync_debug_mode('error') over the iterations between
+# log lines; on the CPU (dry run) the same file counts host reads instead.
 SYNC_FILES=$(ls tests/engine/*sync*.py 2>/dev/null | tr '\n' ' ')
 if [[ -z $SYNC_FILES ]]; then
   echo "PLACEHOLDER: no tests/engine/*sync*.py yet; nothing run" > "$LOGS/sync.log"

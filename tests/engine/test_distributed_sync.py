@@ -1,7 +1,7 @@
 """DDP's train step reads the loss on the host exactly when one process would (issue 19).
 
 Two gloo ranks on 127.0.0.1 count the host reads inside each ``run_iter`` with the
-``HostReads`` counter of ``test_sync_free_iterations`` (see there for what counts as a read).
+``HostReads`` counter of ``segwright/testing/host_reads.py`` (see there for what counts as a read).
 Between log lines: none by default; one per iteration (the loss, before the update) with
 ``on_nonfinite_loss='skip'``, which must decide each update. And a NaN loss in 'stop' mode is
 found at the log line, naming its iteration, as in one process.
@@ -57,11 +57,10 @@ def _worker(
         MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port),
     )  # fmt: skip
     torch.set_num_threads(1)
-    from test_sync_free_iterations import HostReads  # the 1-process test's counter
-
     from segwright.config import Config
     from segwright.engine import loops
     from segwright.engine.runner import Runner
+    from segwright.testing.host_reads import HostReads
 
     counts: dict[int, int] = {}
     original = loops._TrainLoopBase.run_iter

@@ -3,7 +3,7 @@
 On CUDA every read of a tensor's value on the host (``.item()``, ``float()``, ``bool()``,
 ``.tolist()``, ``.cpu()``, boolean-mask indexing, ...) waits for the queued kernels. The CPU
 cannot show the wait, but it can count the reads: ``HostReads`` is a ``TorchFunctionMode`` that
-sees every such call. It counts inside ``run_iter`` (hooks, train step with the data
+sees every such call (``segwright.testing.host_reads``). It counts inside ``run_iter`` (hooks, train step with the data
 preprocessor, optimizer step, the loop's checks), not the data loading, which reads CPU data.
 
 Two kinds of read are torch's, not ours, and are not counted: GradScaler's check of the
@@ -14,18 +14,17 @@ which torch keeps on the CPU also in CUDA runs (no device involved).
 from __future__ import annotations
 
 import collections
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-from torch.overrides import TorchFunctionMode
 
 import segwright
 from segwright.config import Config
 from segwright.engine import loops
 from segwright.engine.hooks.hook import Hook
 from segwright.engine.runner import Runner
+from segwright.testing.host_reads import HostReads
 from segwright.testing.toy_config import toy_config
 from segwright.utils.errors import TrainingError
 
@@ -35,42 +34,6 @@ pytestmark = [
 ]
 
 _CONFIGS = Path(segwright.__file__).parent / "configs"
-_T = torch.Tensor
-_READS = {
-    _T.item, _T.tolist, _T.__bool__, _T.cpu, _T.numpy, _T.__float__, _T.__int__, _T.__index__,
-    _T.nonzero, torch.nonzero, _T.masked_select, torch.masked_select, _T.unique, torch.unique,
-}  # fmt: skip
-
-
-class HostReads(TorchFunctionMode):
-    """Counts the calls that read a tensor's value on the host, by ``function file:line``."""
-
-    def __init__(self, optimizer: torch.optim.Optimizer) -> None:
-        super().__init__()
-        self.optimizer = optimizer
-        self.where: collections.Counter[str] = collections.Counter()
-
-    def _is_read(self, func, args) -> bool:
-        if func in (_T.__getitem__, _T.__setitem__):  # a boolean mask: nonzero() inside
-            index = args[1] if isinstance(args[1], tuple) else (args[1],)
-            return any(isinstance(i, torch.Tensor) and i.dtype == torch.bool for i in index)
-        if func is torch.where:  # where(condition) is nonzero()
-            return len(args) == 1
-        return func in _READS
-
-    def _exempt(self, tensor) -> bool:
-        caller = sys._getframe(3).f_code.co_filename.replace("\\", "/")
-        if caller.endswith("torch/amp/grad_scaler.py"):
-            return True
-        steps = (state.get("step") for state in self.optimizer.state.values())
-        return any(tensor is step for step in steps)  # CPU step counters (Adam's)
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        if self._is_read(func, args) and not self._exempt(args[0] if args else None):
-            caller = sys._getframe(1)
-            name = getattr(func, "__name__", str(func))
-            self.where[f"{name} {caller.f_code.co_filename}:{caller.f_lineno}"] += 1
-        return func(*args, **(kwargs or {}))
 
 
 def _counted_run(cfg, monkeypatch, extra_hook=None) -> dict[int, collections.Counter]:
@@ -142,6 +105,16 @@ def _tiny_pspnet():
     )  # fmt: skip
 
 
+def _weighted_pspnet():
+    """The tiny PSPNet with class weights on its decode loss, ``avg_non_ignore`` on the aux's."""
+    model = _tiny_pspnet()
+    model["decode_head"]["loss_decode"] = dict(type="CrossEntropyLoss", class_weight=[0.8, 1.2])
+    model["auxiliary_head"]["loss_decode"] = dict(
+        type="CrossEntropyLoss", loss_weight=0.4, avg_non_ignore=True
+    )
+    return model
+
+
 def _log_iters(iters: int, interval: int) -> set[int]:
     return {i for i in range(1, iters + 1) if i % interval == 0 or i == iters}
 
@@ -160,8 +133,9 @@ def _assert_sync_free(counts, iters, interval, at_log=3):
         (None, None),  # segwright.testing's toy
         (_demo_unet(), dict(type="AdamW", lr=5e-3, weight_decay=1e-4)),  # the demo's optimizer
         (_tiny_pspnet(), None),
+        (_weighted_pspnet(), None),
     ],
-    ids=["toy", "demo_unet", "pspnet"],
+    ids=["toy", "demo_unet", "pspnet", "pspnet_class_weight"],
 )
 def test_no_host_read_between_log_lines_fp32(tmp_path, monkeypatch, model, optimizer):
     counts = _counted_run(_cfg(tmp_path, model, optimizer=optimizer), monkeypatch)
@@ -249,3 +223,66 @@ def test_a_nonfinite_loss_kept_on_the_device_stops_the_run(
     # Only the per-iteration check stops before the NaN update reaches the weights.
     finite = all(bool(torch.isfinite(p).all()) for p in runner.model.parameters())
     assert finite == (train.get("check_finite") == "every_iter")
+
+
+# -- On CUDA: torch's own sync detector (run by benchmarks/gpu_suite.sh on a GPU machine) -------
+
+
+def _sync_checked_run(cfg, monkeypatch) -> list[int]:
+    """Train ``cfg`` on CUDA with ``set_sync_debug_mode('error')`` over every iteration between
+    log lines (not the first: CUDA and cuDNN set themselves up there); the iterations checked.
+
+    GradScaler's check of the unscaled gradients is torch's one sync of AMP and is let through.
+    """
+    logged = _log_iters(cfg["train_cfg"]["max_iters"], cfg["default_hooks"]["logger"]["interval"])
+    checked: list[int] = []
+    original_run_iter = loops._TrainLoopBase.run_iter
+    original_step = torch.amp.GradScaler.step
+
+    def run_iter(loop, batch_idx, data_batch):
+        iteration = loop.iter + 1
+        if iteration == 1 or iteration in logged:
+            return original_run_iter(loop, batch_idx, data_batch)
+        torch.cuda.synchronize()
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            original_run_iter(loop, batch_idx, data_batch)
+        finally:
+            torch.cuda.set_sync_debug_mode(0)
+        checked.append(iteration)
+
+    def scaler_step(scaler, *args, **kwargs):
+        mode = torch.cuda.get_sync_debug_mode()
+        torch.cuda.set_sync_debug_mode(0)
+        try:
+            return original_step(scaler, *args, **kwargs)
+        finally:
+            torch.cuda.set_sync_debug_mode(mode)
+
+    monkeypatch.setattr(loops._TrainLoopBase, "run_iter", run_iter)
+    monkeypatch.setattr(torch.amp.GradScaler, "step", scaler_step)
+    runner = Runner.from_cfg(Config(cfg))
+    try:
+        runner.train()
+    finally:
+        runner.close()
+    return checked
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (benchmarks/gpu_suite.sh)")
+@pytest.mark.parametrize("amp", [False, True], ids=["fp32", "bf16"])
+@pytest.mark.parametrize(
+    "model, optimizer",
+    [
+        (None, None),
+        (_demo_unet(), dict(type="AdamW", lr=5e-3, weight_decay=1e-4)),
+        (_tiny_pspnet(), None),
+        (_weighted_pspnet(), None),
+    ],
+    ids=["toy", "demo_unet", "pspnet", "pspnet_class_weight"],
+)
+def test_cuda_sync_debug_mode_error_passes_between_log_lines(
+    tmp_path, monkeypatch, model, optimizer, amp
+):
+    cfg = dict(_cfg(tmp_path, model, optimizer=optimizer, amp=amp), device="cuda")
+    assert _sync_checked_run(cfg, monkeypatch) == [2, 4, 5]

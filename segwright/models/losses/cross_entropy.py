@@ -13,6 +13,7 @@ from segwright.models.losses.utils import (
     check_class_weight_length,
     check_number,
     check_reduction,
+    constant_like,
     get_class_weight,
     resolve_reduction,
     weight_reduce_loss,
@@ -77,7 +78,7 @@ def cross_entropy(
             if not avg_non_ignore:
                 avg_factor = avg_factor + (~valid).sum()
         elif avg_non_ignore:
-            avg_factor = int(valid.sum())
+            avg_factor = valid.sum()  # stays on the device: see weight_reduce_loss
         elif class_weight is None:
             avg_factor = label.numel()
         # else (MMSeg 0.30 with class weights): no avg_factor, the plain mean over all pixels.
@@ -310,7 +311,7 @@ class CrossEntropyLoss(NamedLoss):
         reduction = resolve_reduction(self.reduction, reduction_override, "CrossEntropyLoss")
         class_weight = None
         if self.class_weight is not None:
-            class_weight = cls_score.new_tensor(self.class_weight)
+            class_weight = constant_like(self, self.class_weight, cls_score)
         if self.use_mask:
             if weight is None:
                 raise ConfigError(

@@ -22,6 +22,7 @@ from segwright.models.losses.cross_entropy import mask_cross_entropy
 from segwright.models.losses.utils import (
     check_number,
     check_reduction,
+    constant_like,
     get_class_weight,
     resolve_reduction,
     weight_reduce_loss,
@@ -186,7 +187,7 @@ class DetCrossEntropyLoss(torch.nn.Module):
         ignore = self.ignore_index if ignore_index is None else ignore_index
         class_weight = None
         if self.class_weight is not None:
-            class_weight = cls_score.new_tensor(self.class_weight)
+            class_weight = constant_like(self, self.class_weight, cls_score)
         if self.use_mask:
             if weight is None:
                 raise ConfigError(

@@ -17,6 +17,7 @@ from segwright.models.losses.utils import (
     check_class_weight_length,
     check_number,
     check_reduction,
+    constant_like,
     get_class_weight,
     resolve_reduction,
     weight_reduce_loss,
@@ -130,7 +131,7 @@ class DiceLossV030(NamedLoss):
         class_weight = None
         if self.class_weight is not None:
             check_class_weight_length(self.class_weight, cls_score.size(1), "DiceLossV030")
-            class_weight = cls_score.new_tensor(self.class_weight)
+            class_weight = constant_like(self, self.class_weight, cls_score)
         loss = dice_loss_v030(
             cls_score.softmax(dim=1),
             label,

@@ -16,6 +16,7 @@ from segwright.models.losses.utils import (
     NamedLoss,
     check_number,
     check_reduction,
+    constant_like,
     get_class_weight,
     resolve_reduction,
     weight_reduce_loss,
@@ -250,7 +251,7 @@ class LovaszLoss(NamedLoss):
         reduction = resolve_reduction(self.reduction, reduction_override, "LovaszLoss")
         class_weight = None
         if self.class_weight is not None:
-            class_weight = cls_score.new_tensor(self.class_weight)
+            class_weight = constant_like(self, self.class_weight, cls_score)
         if self.loss_type == "binary":
             if cls_score.dim() == 4 and cls_score.size(1) != 1:
                 raise ConfigError(

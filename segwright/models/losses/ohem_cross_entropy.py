@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segwright.models.losses.utils import get_class_weight
+from segwright.models.losses.utils import constant_like, get_class_weight
 from segwright.registry import MODELS
 
 
@@ -53,7 +53,9 @@ class OhemCrossEntropy(nn.Module):
 
     def forward(self, score: torch.Tensor, target: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         """``score (N, C, H, W)`` logits, ``target (N, H, W)`` labels -> a scalar."""
-        weight = None if self.class_weight is None else score.new_tensor(self.class_weight)
+        weight = (
+            None if self.class_weight is None else constant_like(self, self.class_weight, score)
+        )
         pixel_losses = F.cross_entropy(
             score, target, weight=weight, ignore_index=self.ignore_label, reduction="none"
         ).reshape(-1)

@@ -12,6 +12,7 @@ from segwright.models.losses.utils import (
     NamedLoss,
     check_class_weight_length,
     check_number,
+    constant_like,
     get_class_weight,
     reduce_loss,
     resolve_reduction,
@@ -139,7 +140,7 @@ class TverskyLoss(NamedLoss):
         check_class_weight_length(self.class_weight, num_classes, "TverskyLoss")
         class_weight = None
         if self.class_weight is not None:
-            class_weight = cls_score.new_tensor(self.class_weight)
+            class_weight = constant_like(self, self.class_weight, cls_score)
         prob = F.softmax(cls_score, dim=1)
         one_hot = F.one_hot(label.long().clamp(0, num_classes - 1), num_classes=num_classes)
         valid_mask = (label != self.ignore_index).long()

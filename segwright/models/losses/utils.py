@@ -101,6 +101,10 @@ def weight_reduce_loss(
     if avg_factor is None:
         return reduce_loss(loss, reduction)
     if reduction == "mean":
+        if isinstance(avg_factor, torch.Tensor) and not avg_factor.is_floating_point():
+            # a count kept on the device (reading it would sync): the float of `count + EPS`
+            # that a Python int gives, rounded to the loss's precision as torch rounds a scalar
+            return loss.sum() / (avg_factor.double() + EPS).to(loss.dtype)
         return loss.sum() / (avg_factor + EPS)
     if reduction == "none":
         return loss
@@ -216,6 +220,25 @@ def get_class_weight(class_weight: Any) -> list[float] | None:
         "class_weight must be None, a list of numbers or the path of a weights file, "
         f"got {type(class_weight).__name__}: {class_weight!r}."
     )
+
+
+def constant_like(owner: Any, values: Sequence[float], like: torch.Tensor) -> torch.Tensor:
+    """``like.new_tensor(values)``, made once per device and dtype and kept on ``owner``.
+
+    On CUDA, making a tensor from Python numbers is a blocking copy that waits for every kernel
+    queued before it; a loss that did so each call (class weights) would stall each iteration.
+    The values are part of the key, so changing ``owner.class_weight`` takes effect.
+    """
+    if torch.is_inference_mode_enabled():  # an inference tensor could not serve training later
+        return like.new_tensor(values)
+    key = (like.device, like.dtype, tuple(values))
+    cache = owner.__dict__.setdefault("_constants_by_device", {})
+    tensor = cache.get(key)
+    if tensor is None:
+        if len(cache) >= 8:  # a few devices and dtypes at most; never grows without bound
+            cache.clear()
+        tensor = cache[key] = like.new_tensor(values)
+    return tensor
 
 
 def check_class_weight_length(

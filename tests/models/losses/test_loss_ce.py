@@ -223,3 +223,31 @@ def test_use_mask_scores_the_roi_class_channel() -> None:
     assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
     with pytest.raises(ConfigError, match="per-ROI"):
         CrossEntropyLoss(use_mask=True)(pred, masks)
+
+
+def test_a_count_kept_on_the_device_divides_exactly_as_the_python_count() -> None:
+    # weight_reduce_loss with an integer tensor avg_factor (avg_non_ignore keeps its count on the
+    # device, no sync) gives the bits a Python int gives, also where `count + EPS` rounds up in
+    # float32 (an odd count above 2**24 lies halfway between two float32 numbers).
+    from segwright.models.losses.utils import weight_reduce_loss
+
+    loss = torch.rand(7, generator=torch.Generator().manual_seed(0)) * 1e7
+    for count in (0, 1, 2, 3, 1000, 2**24 + 1, 2**24 + 3, 10**9 + 7):
+        as_int = weight_reduce_loss(loss, avg_factor=count)
+        as_tensor = weight_reduce_loss(loss, avg_factor=torch.tensor(count))
+        assert as_tensor.dtype == as_int.dtype == torch.float32
+        assert torch.equal(as_tensor, as_int), count
+
+
+def test_class_weights_are_made_once_per_device_and_follow_changes() -> None:
+    loss = CrossEntropyLoss(class_weight=[1.0, 2.0])
+    logits, label = three_pixels(last_label=1)
+    first = loss(logits, label)
+    cached = dict(loss.__dict__["_constants_by_device"])
+    assert loss(logits, label).item() == first.item()
+    assert loss.__dict__["_constants_by_device"] == cached and len(cached) == 1
+    loss.class_weight = [1.0, 1.0]  # a changed weight is a new constant, as MMSeg reads it anew
+    assert loss(logits, label).item() == CrossEntropyLoss()(logits, label).item()
+    with torch.inference_mode():  # never cached: an inference tensor cannot serve training
+        loss(logits, label)
+    assert all(not t.is_inference() for t in loss.__dict__["_constants_by_device"].values())
