@@ -61,14 +61,15 @@ class ExponentialMovingAverage(nn.Module):
     @torch.no_grad()
     def update_parameters(self, model: nn.Module) -> None:
         """Average ``model`` into the copy (the first call copies)."""
-        first = int(self.steps) == 0
-        if first or int(self.steps) % self.interval == 0:
+        steps = int(self.steps)  # read once (a CPU tensor unless `device` put it elsewhere)
+        first = steps == 0
+        if first or steps % self.interval == 0:
             for ema, src, average in self._pairs(model):
                 src = src.detach().to(ema.device)
                 if first or not average:
                     ema.copy_(src)
                 else:
-                    self.avg_func(ema, src, int(self.steps))
+                    self.avg_func(ema, src, steps)
         self.steps += 1
 
     def avg_func(self, averaged: torch.Tensor, source: torch.Tensor, steps: int) -> None:
