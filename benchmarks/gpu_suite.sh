@@ -39,7 +39,7 @@ if [[ $CUDA == 1 && $DRY == 0 ]]; then
   SYNC_K="cuda"
   # step: seconds allowed (sum 540 s, under the 10 minutes with start-up and the writer)
   declare -A STEP_SECONDS=(
-    [overhead]=100 [speed_unet]=180 [speed_pspnet]=130 [speed_data]=80 [sync]=50)
+    [overhead]=90 [speed_unet]=180 [speed_pspnet]=110 [speed_data]=80 [sync]=80)
   OVERHEAD=(--device cuda --models toy unet pspnet --workers 0 2 --rounds 3 --iters 40 --no-warm-run)
   SPEED_UNET=(--model unet --device cuda --rounds 2 --iters 40 --warmup 10)
   # compile of PSPNet-R50 costs minutes of inductor time: left to the UNet row
