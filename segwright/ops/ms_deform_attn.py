@@ -9,13 +9,15 @@ a location ``(x, y)`` in ``[0, 1]`` of a ``H x W`` level reads pixel coordinates
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 
 
 def multi_scale_deformable_attn(
     value: torch.Tensor,
-    spatial_shapes: torch.Tensor,
+    spatial_shapes: torch.Tensor | Sequence[tuple[int, int]],
     sampling_locations: torch.Tensor,
     attention_weights: torch.Tensor,
 ) -> torch.Tensor:
@@ -23,7 +25,9 @@ def multi_scale_deformable_attn(
 
     Args:
         value: The levels' flattened maps, level after level (row-major).
-        spatial_shapes: ``(H, W)`` of each level, in the order of ``value``.
+        spatial_shapes: ``(H, W)`` of each level, in the order of ``value``: an ``(L, 2)``
+            tensor (MMCV's argument), or the pairs as Python ints, which spares reading the
+            tensor back (on CUDA, a device sync per call).
         sampling_locations: Normalised ``(x, y)`` sample positions.
         attention_weights: One weight per sample.
 
@@ -34,19 +38,21 @@ def multi_scale_deformable_attn(
     """
     batch, _, heads, dims = value.shape
     _, queries, _, levels, points, _ = sampling_locations.shape
-    sizes = [int(h) * int(w) for h, w in spatial_shapes.tolist()]
+    if isinstance(spatial_shapes, torch.Tensor):
+        shapes = [(int(h), int(w)) for h, w in spatial_shapes.tolist()]
+    else:
+        shapes = [(int(h), int(w)) for h, w in spatial_shapes]
+    sizes = [h * w for h, w in shapes]
     if sum(sizes) != value.shape[1]:
         raise ValueError(
             f"multi_scale_deformable_attn: value has {value.shape[1]} positions but the "
-            f"spatial shapes {spatial_shapes.tolist()} add up to {sum(sizes)}."
+            f"spatial shapes {[list(s) for s in shapes]} add up to {sum(sizes)}."
         )
     grids = 2 * sampling_locations - 1  # grid_sample's [-1, 1] with align_corners=False
     samples = []
-    for level, (flat, (height, width)) in enumerate(
-        zip(value.split(sizes, dim=1), spatial_shapes.tolist())
-    ):
+    for level, (flat, (height, width)) in enumerate(zip(value.split(sizes, dim=1), shapes)):
         # (N, H*W, heads, D) -> (N*heads, D, H, W)
-        maps = flat.permute(0, 2, 3, 1).reshape(batch * heads, dims, int(height), int(width))
+        maps = flat.permute(0, 2, 3, 1).reshape(batch * heads, dims, height, width)
         # (N, Q, heads, P, 2) -> (N*heads, Q, P, 2)
         grid = grids[:, :, :, level].transpose(1, 2).reshape(batch * heads, queries, points, 2)
         samples.append(

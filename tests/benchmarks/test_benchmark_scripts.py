@@ -185,3 +185,19 @@ def test_zoo_speed_lists_a_shipped_config_for_every_family(tmp_path):
     )
     refused = run_without_reference("zoo_speed_vs_mmseg.py", tmp_path, "--families", "nofamily")
     assert refused.returncode == 2 and "unknown families ['nofamily']" in refused.stderr
+
+
+def test_host_reads_by_family_segwright_only_prints_the_table_and_the_summary(tmp_path):
+    lines = run_script("host_reads_by_family.py", "--segwright-only", "--families", "fcn")
+    assert any(re.fullmatch(r"fcn: segwright reads per step \[\d+, \d+\]", x) for x in lines)
+    header = "| family | segwright reads/step | MMSeg reads/step | segwright's sites |"
+    assert header in lines
+    row = lines[lines.index(header) + 2]
+    assert re.fullmatch(r"\| fcn \| \d+(/\d+)? \| - \| .+ \|", row), row
+    assert re.fullmatch(
+        r"summary: segwright: [01]/1 families with 0 reads.*, [\d.]+ reads per step in total",
+        lines[-1],
+    ), lines[-1]
+    done = run_without_reference("host_reads_by_family.py", tmp_path, "--families", "fcn")
+    assert done.returncode == 2 and "MMSeg reference venv not found" in done.stderr
+    assert "--segwright-only needs none" in done.stderr

@@ -22,6 +22,7 @@ from torch import nn
 from segwright.models.heads.decode_head import BaseDecodeHead
 from segwright.models.heads.detr_transformer import DetrTransformerDecoder, SinePositionalEncoding
 from segwright.models.heads.pixel_decoder import PixelDecoder, padding_mask
+from segwright.models.losses.utils import constant_like
 from segwright.models.utils import BaseModule
 from segwright.models.utils.weight_init import caffe2_xavier_init
 from segwright.registry import MODELS, TASK_UTILS
@@ -38,6 +39,21 @@ def reduce_mean(value: torch.Tensor) -> torch.Tensor:
     value = value.clone()
     dist.all_reduce(value.div_(dist.get_world_size()), op=dist.ReduceOp.SUM)
     return value
+
+
+def _mean_over_processes(count: int, like: torch.Tensor) -> float:
+    """``float(reduce_mean(like.new_tensor([count])))``: the count of matched masks averaged
+    over processes, in ``like``'s precision.
+
+    Without a process group that is ``count`` itself whenever ``like``'s dtype holds it exactly,
+    so no tensor is made and read back (on CUDA, a blocking copy and a sync per layer).
+    """
+    import torch.distributed as dist
+
+    exact = count * torch.finfo(like.dtype).eps <= 2  # every int up to 2 / eps is a float
+    if exact and not (dist.is_available() and dist.is_initialized()):
+        return float(count)
+    return float(reduce_mean(like.new_tensor([count])))
 
 
 def semantic_instances(sample: SegDataSample, ignore_index: int) -> InstanceData:
@@ -273,14 +289,13 @@ class MaskFormerHead(BaseDecodeHead):
     def _targets(
         self, cls_score: torch.Tensor, mask_pred: torch.Tensor, gt: InstanceData
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
-        """Labels (N=num_classes where unmatched), mask targets, mask weights, avg factor."""
+        """Labels (N=num_classes where unmatched), mask targets, matched queries (ascending),
+        avg factor."""
         gt_labels, gt_masks = gt.labels, gt.masks
         sampled = self._match(cls_score, mask_pred, gt)
         labels = gt_labels.new_full((self.num_queries,), self.num_classes, dtype=torch.long)
         labels[sampled.pos_inds] = gt_labels[sampled.pos_assigned_gt_inds]
-        weights = mask_pred.new_zeros((self.num_queries,))
-        weights[sampled.pos_inds] = 1.0
-        return labels, gt_masks[sampled.pos_assigned_gt_inds], weights, sampled.avg_factor
+        return labels, gt_masks[sampled.pos_assigned_gt_inds], sampled.pos_inds, sampled.avg_factor
 
     def _match(self, cls_score: torch.Tensor, mask_pred: torch.Tensor, gt: InstanceData) -> Any:
         """The sampler's result of matching one image's queries to its instances (the gt
@@ -300,16 +315,21 @@ class MaskFormerHead(BaseDecodeHead):
         targets = [self._targets(c, m, g) for c, m, g in zip(cls_scores, mask_preds, gts)]
         labels = torch.stack([t[0] for t in targets]).flatten()
         mask_targets = torch.cat([t[1] for t in targets])
-        mask_weights = torch.stack([t[2] for t in targets])
         avg_factor = sum(t[3] for t in targets)
         scores = cls_scores.flatten(0, 1)
+        # Constants made from Python numbers once per device (constant_like), not every call:
+        # on CUDA each new_tensor is a blocking copy.
         if self.class_weight is not None:
-            cls_avg = scores.new_tensor(self.class_weight)[labels].sum()
+            cls_avg = constant_like(self, self.class_weight, scores)[labels].sum()
         else:
-            cls_avg = scores.new_tensor(float(labels.numel()))
+            cls_avg = constant_like(self, [float(labels.numel())], scores)[0]
         loss_cls = self.loss_cls(scores, labels, torch.ones_like(labels), avg_factor=cls_avg)
-        num_masks = max(float(reduce_mean(scores.new_tensor([avg_factor]))), 1.0)
-        preds = mask_preds[mask_weights > 0]
+        num_masks = max(_mean_over_processes(avg_factor, scores), 1.0)
+        # The matched queries' masks, image after image in ascending query order: what a mask
+        # of the matched queries selects, by index (a boolean mask would be read on the host).
+        queries = mask_preds.shape[1]
+        matched = torch.cat([t[2] + i * queries for i, t in enumerate(targets)])
+        preds = mask_preds.flatten(0, 1)[matched]
         if mask_targets.shape[0] == 0:
             return loss_cls, preds.sum(), preds.sum()
         return (loss_cls, *self._mask_losses(preds, mask_targets, num_masks))

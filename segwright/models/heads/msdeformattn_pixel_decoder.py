@@ -21,6 +21,7 @@ from segwright.models.heads.detr_transformer import (
     SinePositionalEncoding,
 )
 from segwright.models.layers import ConvModule
+from segwright.models.losses.utils import constant_like
 from segwright.models.utils import BaseModule, ModuleList
 from segwright.models.utils.weight_init import caffe2_xavier_init, xavier_init
 from segwright.ops import multi_scale_deformable_attn
@@ -103,9 +104,14 @@ class MultiScaleDeformableAttention(BaseModule):
         reference_points: torch.Tensor | None = None,
         spatial_shapes: torch.Tensor | None = None,
         level_start_index: torch.Tensor | None = None,
+        level_shapes: Sequence[tuple[int, int]] | None = None,
         **kwargs: Any,
     ) -> torch.Tensor:
-        """Shapes: query (N, Q, C), value (N, S, C), reference_points (N, Q, L, 2 or 4)."""
+        """Shapes: query (N, Q, C), value (N, S, C), reference_points (N, Q, L, 2 or 4).
+
+        ``level_shapes``: ``spatial_shapes`` as Python ints, when the caller has them; the
+        operator then splits ``value`` without reading the tensor back (a sync on CUDA).
+        """
         if reference_points is None or spatial_shapes is None:
             raise ValueError("MultiScaleDeformableAttention needs reference_points and shapes.")
         value = query if value is None else value
@@ -134,7 +140,9 @@ class MultiScaleDeformableAttention(BaseModule):
                 f"reference_points must end in 2 or 4 values, got {reference_points.shape[-1]}."
             )
         out = self.output_proj(
-            multi_scale_deformable_attn(value, spatial_shapes, locations, weights)
+            multi_scale_deformable_attn(
+                value, spatial_shapes if level_shapes is None else level_shapes, locations, weights
+            )
         )
         if not self.batch_first:
             out = out.transpose(0, 1)
@@ -256,7 +264,9 @@ class MSDeformAttnPixelDecoder(BaseModule):
         ys = (torch.arange(height, device=device) + 0.5) * stride
         ys, xs = torch.meshgrid(ys, xs, indexing="ij")
         points = torch.stack([xs.reshape(-1), ys.reshape(-1)], -1)
-        return points / torch.tensor([width * stride, height * stride], device=device)
+        # a constant in the points' dtype kept per device: the same quotient as the int64 tensor
+        # it replaces (the integers are exact floats), without a blocking copy each forward
+        return points / constant_like(self, [width * stride, height * stride], points)
 
     def forward(
         self, feats: Sequence[torch.Tensor], batch_img_metas: Any = None
@@ -275,12 +285,13 @@ class MSDeformAttnPixelDecoder(BaseModule):
             positions.append(pos.flatten(2).transpose(1, 2))
             shapes.append((height, width))
             refs.append(self._reference_points(height, width, level, feat.device))
-        spatial_shapes = torch.tensor(shapes, dtype=torch.long, device=feats[0].device)
+        no_shape = torch.empty(0, dtype=torch.long, device=feats[0].device)
+        spatial_shapes = constant_like(self, [n for hw in shapes for n in hw], no_shape).view(-1, 2)
         sizes = [h * w for h, w in shapes]
         reference = torch.cat(refs)[None, :, None].repeat(batch, 1, self.num_encoder_levels, 1)
         memory = self.encoder(
             torch.cat(tokens, 1), torch.cat(positions, 1), key_padding_mask=None,
-            spatial_shapes=spatial_shapes, reference_points=reference,
+            spatial_shapes=spatial_shapes, reference_points=reference, level_shapes=shapes,
         )  # fmt: skip
         outs = [
             part.transpose(1, 2).reshape(batch, -1, h, w)

@@ -37,8 +37,13 @@ class BoundaryLoss(nn.Module):
         pos, neg = target == 1, target == 0
         num_pos, num_neg = pos.sum(), neg.sum()
         total = num_pos + num_neg
-        weight = torch.zeros_like(logits)
-        weight[pos] = (num_neg / total).to(weight.dtype)
-        weight[neg] = (num_pos / total).to(weight.dtype)
+        # where(), not weight[pos] = ...: a boolean-mask assignment reads the mask on the host
+        # (a device sync); pos and neg are disjoint, so every pixel gets the same value.
+        zero = torch.zeros_like(logits)
+        weight = torch.where(
+            pos,
+            (num_neg / total).to(zero.dtype),
+            torch.where(neg, (num_pos / total).to(zero.dtype), zero),
+        )
         loss = F.binary_cross_entropy_with_logits(logits, target, weight, reduction="mean")
         return self.loss_weight * loss

@@ -110,6 +110,8 @@ class MaskPseudoSampler:
         self, assign_result: AssignResult, pred_instances: Any, gt_instances: Any, **kwargs: Any
     ) -> MaskSamplingResult:
         gt_inds = assign_result.gt_inds
-        pos = torch.nonzero(gt_inds > 0, as_tuple=False).squeeze(-1).unique()
-        neg = torch.nonzero(gt_inds == 0, as_tuple=False).squeeze(-1).unique()
+        # nonzero() of a 1-D mask lists each index once, ascending: what MMDet's extra unique()
+        # returns, which would be one more device sync each (its output size is read back).
+        pos = torch.nonzero(gt_inds > 0, as_tuple=False).squeeze(-1)
+        neg = torch.nonzero(gt_inds == 0, as_tuple=False).squeeze(-1)
         return MaskSamplingResult(pos, neg, pred_instances.masks, gt_instances.masks, assign_result)
