@@ -92,8 +92,13 @@ def _float(weight: torch.Tensor | None) -> torch.Tensor | None:
 
 
 def _check_binary_labels(label: torch.Tensor, valid: torch.Tensor, num_channels: int) -> None:
-    """Raise a ConfigError when a non-ignored label cannot index the sigmoid channels."""
-    if not bool(valid.any()):
+    """Raise a ConfigError when a non-ignored label cannot index the sigmoid channels.
+
+    One host read per call when the labels are fine (a device sync on CUDA); the error path
+    reads more, to name the bad label.
+    """
+    outside = label > 1 if num_channels == 1 else (label >= num_channels) | (label < 0)
+    if not bool((outside & valid).any()):
         return
     values = label[valid]
     high = int(values.max())
