@@ -26,8 +26,9 @@ _READS = {
     _T.item, _T.tolist, _T.__bool__, _T.cpu, _T.numpy, _T.__float__, _T.__int__, _T.__index__,
     _T.nonzero, torch.nonzero, _T.masked_select, torch.masked_select, _T.unique, torch.unique,
 }  # fmt: skip
-#: On CUDA these copy host data to the device and wait for it (``torch.tensor(..., device=)``,
-#: ``t.new_tensor(list)``): a sync like a read, which a CPU run cannot show either.
+#: On CUDA these copy host data to the device and wait for it (``t.new_tensor(list)``, and
+#: ``torch.tensor``/``torch.as_tensor`` given a ``device``; without one they make a CPU tensor
+#: in any run): a sync like a read, which a CPU run cannot show either.
 _FROM_HOST_DATA = {torch.tensor, torch.as_tensor, _T.new_tensor}
 
 
@@ -42,10 +43,12 @@ class HostReads(TorchFunctionMode):
         self.optimizer = optimizer
         self.where: collections.Counter[str] = collections.Counter()
 
-    def _is_read(self, func: Any, args: tuple) -> bool:
-        if func in _FROM_HOST_DATA:  # a tensor made from Python numbers: a blocking copy on CUDA
-            data = args[1] if func is _T.new_tensor else (args[0] if args else None)
-            return not isinstance(data, torch.Tensor)
+    def _is_read(self, func: Any, args: tuple, kwargs: dict) -> bool:
+        if func in _FROM_HOST_DATA:  # a tensor made from host data: a blocking copy on CUDA
+            if func is _T.new_tensor:
+                return not isinstance(args[1], torch.Tensor)
+            on_device = kwargs.get("device") is not None
+            return on_device and not isinstance(args[0] if args else None, torch.Tensor)
         if func in (_T.__getitem__, _T.__setitem__):  # a boolean mask: nonzero() inside
             index = args[1] if isinstance(args[1], tuple) else (args[1],)
             return any(isinstance(i, torch.Tensor) and i.dtype == torch.bool for i in index)
@@ -65,8 +68,9 @@ class HostReads(TorchFunctionMode):
     def __torch_function__(
         self, func: Any, types: Any, args: tuple = (), kwargs: Any = None
     ) -> Any:
-        if self._is_read(func, args) and not self._exempt(args[0] if args else None):
+        kwargs = kwargs or {}
+        if self._is_read(func, args, kwargs) and not self._exempt(args[0] if args else None):
             caller = sys._getframe(1)
             name = getattr(func, "__name__", str(func))
             self.where[f"{name} {caller.f_code.co_filename}:{caller.f_lineno}"] += 1
-        return func(*args, **(kwargs or {}))
+        return func(*args, **kwargs)
