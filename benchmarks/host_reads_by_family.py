@@ -94,13 +94,14 @@ def load_host_reads(path):
     class HostReads(module.HostReads):
         def __torch_function__(self, func, types, args=(), kwargs=None):
             # _exempt looks 3 frames up, as from the base class's method: same depth here
-            if self._is_read(func, args) and not self._exempt(args[0] if args else None):
+            kwargs = kwargs or {}
+            if self._is_read(func, args, kwargs) and not self._exempt(args[0] if args else None):
                 caller = sys._getframe(1)
                 while caller.f_back is not None and caller.f_code.co_filename.startswith(torch_dir):
                     caller = caller.f_back
                 name = getattr(func, "__name__", str(func))
                 self.where[f"{name} {caller.f_code.co_filename}:{caller.f_lineno}"] += 1
-            return func(*args, **(kwargs or {}))
+            return func(*args, **kwargs)
 
     return HostReads
 
