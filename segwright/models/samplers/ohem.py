@@ -123,20 +123,32 @@ class OHEMPixelSampler(BasePixelSampler):
         seg_label = seg_label.long()
         batch_kept = self.min_kept * seg_label.size(0)
         valid_mask = seg_label != self.context.ignore_index
+        if self.thresh is not None:
+            prob = self._true_class_prob(seg_logit, seg_label)
+            threshold = self._threshold(prob, valid_mask, batch_kept)
+            return ((prob < threshold) & valid_mask).to(seg_logit.dtype)
+        # By loss: the valid pixels' losses in their order (a sort of all pixels would break
+        # ties among equal losses differently from MMSeg's sort of the valid ones).
         seg_weight = seg_logit.new_zeros(seg_label.shape)
         valid_weight = seg_weight[valid_mask]
-        if self.thresh is not None:
-            valid_prob = self._true_class_prob(seg_logit, seg_label)[valid_mask]
-            sorted_prob, _ = valid_prob.sort()
-            if sorted_prob.numel() > 0:
-                min_threshold = float(sorted_prob[min(batch_kept, sorted_prob.numel() - 1)])
-            else:
-                min_threshold = 0.0
-            threshold = max(min_threshold, float(self.thresh))
-            valid_weight[valid_prob < threshold] = 1.0
-        else:
-            losses = self._pixel_losses(seg_logit, seg_label)
-            _, order = losses[valid_mask].sort(descending=True)
-            valid_weight[order[:batch_kept]] = 1.0
+        losses = self._pixel_losses(seg_logit, seg_label)
+        _, order = losses[valid_mask].sort(descending=True)
+        valid_weight[order[:batch_kept]] = 1.0
         seg_weight[valid_mask] = valid_weight
         return seg_weight
+
+    def _threshold(self, prob: torch.Tensor, valid: torch.Tensor, batch_kept: int) -> torch.Tensor:
+        """``max(thresh, p_sorted[min(batch_kept, n_valid - 1)])`` as a 0-dim tensor, with no
+        host read (a device sync on CUDA, where MMSeg reads it).
+
+        Ignored pixels become NaN, which sorts after every number: the first ``n_valid``
+        sorted values are then the valid pixels' in MMSeg's ascending order (NaN ones of bad
+        logits last in both), and the one at the clamped index is MMSeg's. Without a valid pixel
+        it is NaN and no pixel is kept, as in MMSeg. The comparison with ``thresh`` happens in
+        the probabilities' dtype, as torch compares them with a Python float.
+        """
+        ranked = torch.where(valid, prob, torch.full_like(prob, float("nan"))).flatten().sort()
+        count = valid.sum().reshape(1)
+        index = (count - 1).clamp(min=0, max=batch_kept)
+        min_threshold = ranked.values.gather(0, index)[0]
+        return torch.maximum(min_threshold, torch.full_like(min_threshold, float(self.thresh)))

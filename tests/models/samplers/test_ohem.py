@@ -139,3 +139,47 @@ def test_errors() -> None:
         OHEMPixelSampler(head(), thresh=0.7, min_kept=2).sample(
             torch.zeros(1, 2, 1, 5), torch.zeros(1, 1, 1, 6, dtype=torch.long)
         )
+
+
+def _mmseg_threshold_weights(sampler, seg_logit, seg_label):
+    """MMSeg's thresh branch as it reads: boolean indexing, a Python float threshold."""
+    label = seg_label.squeeze(1).long()
+    valid = label != sampler.context.ignore_index
+    weight = seg_logit.new_zeros(label.shape)
+    valid_weight = weight[valid]
+    safe = torch.where(valid, label, torch.zeros_like(label))
+    prob = torch.softmax(seg_logit, dim=1).gather(1, safe.unsqueeze(1)).squeeze(1)[valid]
+    ranked = prob.sort().values
+    kept = sampler.min_kept * label.size(0)
+    min_threshold = float(ranked[min(kept, ranked.numel() - 1)]) if ranked.numel() else 0.0
+    valid_weight[prob < max(min_threshold, sampler.thresh)] = 1.0
+    weight[valid] = valid_weight
+    return weight
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+def test_thresh_weights_equal_mmsegs_formula_without_a_host_read(dtype) -> None:
+    # Random batches with ignored pixels, ties (logits rounded to a few values), fewer valid
+    # pixels than min_kept, no valid pixel at all, and NaN logits: the weights are MMSeg's,
+    # and the sampler reads nothing on the host (a device sync on CUDA).
+    from segwright.testing.host_reads import HostReads
+
+    gen = torch.Generator().manual_seed(0)
+    for case in range(60):
+        n, c, h, w = 2, 3, 5, 7
+        logits = (torch.randn(n, c, h, w, generator=gen) * 2).round(decimals=case % 3).to(dtype)
+        label = torch.randint(0, c, (n, 1, h, w), generator=gen)
+        ignored = torch.rand(n, 1, h, w, generator=gen) < [0.0, 0.3, 0.9, 1.0][case % 4]
+        label[ignored] = 255
+        if case % 5 == 2:  # a valid pixel with NaN logits: it sorts last, as in MMSeg
+            logits[0, :, 1, 2] = float("nan")
+            label[0, 0, 1, 2] = 0
+        sampler = OHEMPixelSampler(
+            head(), thresh=[0.3, 0.6, 0.9][case % 3], min_kept=[2, 10, 40][case % 5 % 3]
+        )
+        reads = HostReads()
+        with reads:
+            weight = sampler.sample(logits, label)
+        assert dict(reads.where) == {}
+        expected = _mmseg_threshold_weights(sampler, logits, label)
+        assert weight.dtype == dtype and torch.equal(weight, expected), case
