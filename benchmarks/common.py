@@ -42,6 +42,45 @@ def machine_line() -> str:
     )
 
 
+#: MMSeg 1.2.2 + MMEngine + MMCV + MMDet, built outside the repository by SETUP
+DEFAULT_REFERENCE_VENV = "/tmp/mmseg-ref-venv"
+REFERENCE_SETUP = "../shared/tools/mmseg-reference/setup.sh"
+
+
+def reference_venv() -> str:
+    """``$MMSEG_REFERENCE_VENV`` (or ``$MMSEG_REF_VENV``), else the default folder."""
+    return (
+        os.environ.get("MMSEG_REFERENCE_VENV")
+        or os.environ.get("MMSEG_REF_VENV")
+        or DEFAULT_REFERENCE_VENV
+    )
+
+
+def reference_python() -> Path | None:
+    """The reference venv's python, or None when it is not built."""
+    python = Path(reference_venv()) / "bin" / "python"
+    return python if python.exists() else None
+
+
+def require_reference_python(without: str = "") -> Path:
+    """The reference venv's python; without one, say how to build it and exit with status 2.
+
+    ``without``: what runs without the venv (an option), added to the message.
+    """
+    python = reference_python()
+    if python is None:
+        venv = reference_venv()
+        print(
+            f"MMSeg reference venv not found: {venv}/bin/python does not exist.\n"
+            f"Build it (about 8 minutes, idempotent): MMSEG_REF_VENV={venv} bash "
+            f"{REFERENCE_SETUP}\nor point MMSEG_REFERENCE_VENV at an existing one"
+            + (f"; {without}." if without else "."),
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    return python
+
+
 def sync(device: Any) -> None:
     """Wait for queued CUDA work, so a clock read after it sees finished work."""
     import torch

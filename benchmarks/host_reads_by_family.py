@@ -41,28 +41,24 @@ from __future__ import annotations
 import argparse
 import ast
 import json
-import os
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 
-from common import ROOT, machine_line  # noqa: I001
+from common import ROOT, machine_line, require_reference_python  # noqa: I001
 from zoo_speed_vs_mmseg import (
     CONFIGS,
-    DEFAULT_VENV,
     FAMILIES,
     MMPRETRAIN_FAMILIES,
     MODEL_OVERRIDES,
-    SETUP,
     SIZE_OVERRIDE,
     WORKER,
     Worker,
     WorkerError,
     mmpretrain_path,
     mmseg_config_tree,
-    reference_python,
     worker_env,
 )
 
@@ -311,20 +307,7 @@ def main() -> None:
     trees = {"segwright": CONFIGS}
     reference = None
     if not args.segwright_only:
-        reference = reference_python()
-        if reference is None:
-            venv = (
-                os.environ.get("MMSEG_REFERENCE_VENV")
-                or os.environ.get("MMSEG_REF_VENV")
-                or DEFAULT_VENV
-            )
-            print(
-                f"MMSeg reference venv not found: {venv}/bin/python does not exist.\n"
-                f"Build it (about 8 minutes, idempotent): MMSEG_REF_VENV={venv} bash {SETUP}\n"
-                "or point MMSEG_REFERENCE_VENV at an existing one; --segwright-only needs none.",
-                file=sys.stderr,
-            )
-            raise SystemExit(2)
+        reference = require_reference_python("--segwright-only needs none")
         trees["mmseg"] = mmseg_config_tree(reference)
 
     print(machine_line())

@@ -30,8 +30,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import machine_line, ratio_line  # noqa: I001
-from zoo_speed_vs_mmseg import DEFAULT_VENV, SETUP, Worker, reference_python, worker_env
+from common import machine_line, ratio_line, require_reference_python  # noqa: I001
+from zoo_speed_vs_mmseg import Worker, worker_env
 
 EMBED_DIMS, HEADS, LEVELS, POINTS, STRIDES = 256, 8, 3, 4, (8, 16, 32)
 
@@ -140,20 +140,7 @@ def main() -> None:
     args = parser.parse_args()
     if any(s % 32 for s in args.sizes) or args.rounds < 1 or args.iters < 1:
         parser.error("--sizes must be multiples of 32; --rounds and --iters >= 1")
-    reference = reference_python()
-    if reference is None:
-        venv = (
-            os.environ.get("MMSEG_REFERENCE_VENV")
-            or os.environ.get("MMSEG_REF_VENV")
-            or DEFAULT_VENV
-        )
-        print(
-            f"MMSeg reference venv not found: {venv}/bin/python does not exist.\n"
-            f"Build it (about 8 minutes, idempotent): MMSEG_REF_VENV={venv} bash {SETUP}\n"
-            "or point MMSEG_REFERENCE_VENV at an existing one.",
-            file=sys.stderr,
-        )
-        raise SystemExit(2)
+    reference = require_reference_python()
     import torch
 
     torch.set_num_threads(1)

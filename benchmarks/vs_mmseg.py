@@ -49,10 +49,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, machine_line, ratio_line, write_fake_tree  # noqa: I001
+from common import (  # noqa: I001
+    ROOT,
+    machine_line,
+    ratio_line,
+    require_reference_python,
+    write_fake_tree,
+)
 
-DEFAULT_VENV = "/tmp/mmseg-ref-venv"
-SETUP = "../shared/tools/mmseg-reference/setup.sh"
 NUM_CLASSES = 4
 CLASS_WEIGHT = [0.8, 1.0, 1.2, 1.4]
 
@@ -219,14 +223,6 @@ elif len(sys.argv) > 3:
 else:
     Runner.from_cfg(cfg).train()
 """
-
-
-def reference_python() -> Path | None:
-    venv = (
-        os.environ.get("MMSEG_REFERENCE_VENV") or os.environ.get("MMSEG_REF_VENV") or DEFAULT_VENV
-    )
-    python = Path(venv) / "bin" / "python"
-    return python if python.exists() else None
 
 
 def write_config(
@@ -524,20 +520,9 @@ def main() -> None:
     parser.add_argument("--keep", help="keep configs, data and logs in this folder")
     args = parser.parse_args()
 
-    reference = None if args.segwright_only else reference_python()
-    if reference is None and not args.segwright_only:
-        venv = (
-            os.environ.get("MMSEG_REFERENCE_VENV")
-            or os.environ.get("MMSEG_REF_VENV")
-            or DEFAULT_VENV
-        )
-        print(
-            f"MMSeg reference venv not found: {venv}/bin/python does not exist.\n"
-            f"Build it (about 8 minutes, idempotent): MMSEG_REF_VENV={venv} bash {SETUP}\n"
-            "or point MMSEG_REFERENCE_VENV at an existing one; --segwright-only runs our side alone.",
-            file=sys.stderr,
-        )
-        raise SystemExit(2)
+    reference = None
+    if not args.segwright_only:
+        reference = require_reference_python("--segwright-only runs our side alone")
     sides = ["segwright"] if reference is None else ["segwright", "mmseg"]
     print(machine_line())
     print(

@@ -62,10 +62,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, machine_line  # noqa: I001
+from common import ROOT, machine_line, require_reference_python  # noqa: I001
 
-DEFAULT_VENV = "/tmp/mmseg-ref-venv"
-SETUP = "../shared/tools/mmseg-reference/setup.sh"
 CONFIGS = ROOT / "segwright" / "configs"
 
 # family -> the representative config (the smallest variant where a family ships several; the
@@ -445,14 +443,6 @@ class Worker:
                     return json.loads(line[len("@@answer ") :])
 
 
-def reference_python() -> Path | None:
-    venv = (
-        os.environ.get("MMSEG_REFERENCE_VENV") or os.environ.get("MMSEG_REF_VENV") or DEFAULT_VENV
-    )
-    python = Path(venv) / "bin" / "python"
-    return python if python.exists() else None
-
-
 def mmseg_config_tree(python: Path) -> Path:
     found = sorted(python.parent.parent.glob("lib/python3*/site-packages/mmseg/.mim/configs"))
     if not found:
@@ -601,20 +591,7 @@ def main() -> None:
         print(f"{len(families)} families, every config shipped")
         return
 
-    reference = reference_python()
-    if reference is None:
-        venv = (
-            os.environ.get("MMSEG_REFERENCE_VENV")
-            or os.environ.get("MMSEG_REF_VENV")
-            or DEFAULT_VENV
-        )
-        print(
-            f"MMSeg reference venv not found: {venv}/bin/python does not exist.\n"
-            f"Build it (about 8 minutes, idempotent): MMSEG_REF_VENV={venv} bash {SETUP}\n"
-            "or point MMSEG_REFERENCE_VENV at an existing one; --list needs no venv.",
-            file=sys.stderr,
-        )
-        raise SystemExit(2)
+    reference = require_reference_python("--list needs no venv")
     tree = mmseg_config_tree(reference)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the workers are stopped too
     import torch
