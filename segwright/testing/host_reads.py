@@ -3,8 +3,8 @@
 On CUDA each such call waits for every kernel queued before it: ``.item()``, ``float()``,
 ``bool()``, ``.tolist()``, ``.cpu()``, ``.numpy()``, ``nonzero``/``unique``/``masked_select``,
 one-argument ``torch.where`` and boolean-mask indexing (a ``nonzero`` inside). So does making a
-tensor from Python numbers (``torch.tensor(...)``, ``t.new_tensor(list)``: a blocking copy to the
-device). A CPU run cannot show the waits, but a ``TorchFunctionMode`` sees every such call, so
+tensor on the device from Python numbers (``t.new_tensor(list)``, ``torch.tensor(list,
+device=...)``: a blocking copy). A CPU run cannot show the waits, but a ``TorchFunctionMode`` sees every such call, so
 a CPU test can prove that a training iteration makes none.
 
 Two kinds of read are torch's and are not counted: GradScaler's check of the unscaled gradients

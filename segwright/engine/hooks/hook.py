@@ -71,6 +71,15 @@ class Hook:
         return runner.epoch + 1 == runner.max_epochs
 
 
+def eval_pass_length(runner: Any, mode: str) -> int | None:
+    """Batches in the running validation or test pass; None when its loader has no length."""
+    loop = getattr(runner, f"{mode}_loop", None)
+    try:
+        return len(loop.dataloader)
+    except (AttributeError, TypeError):
+        return None
+
+
 STAGES = tuple(
     name
     for name in vars(Hook)

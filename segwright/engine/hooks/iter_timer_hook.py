@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from segwright.engine.hooks.hook import Hook
+from segwright.engine.hooks.hook import Hook, eval_pass_length
 from segwright.registry import HOOKS
 
 
@@ -88,12 +88,3 @@ class IterTimerHook(Hook):
         self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None
     ) -> None:
         self._after_eval_iter(runner, "test", batch_idx)
-
-
-def eval_pass_length(runner: Any, mode: str) -> int | None:
-    """Batches in the running validation or test pass; None when its loader has no length."""
-    loop = getattr(runner, f"{mode}_loop", None)
-    try:
-        return len(loop.dataloader)
-    except (AttributeError, TypeError):
-        return None

@@ -12,8 +12,7 @@ from typing import Any
 
 import torch
 
-from segwright.engine.hooks.hook import Hook
-from segwright.engine.hooks.iter_timer_hook import eval_pass_length
+from segwright.engine.hooks.hook import Hook, eval_pass_length
 from segwright.registry import HOOKS
 
 _MEAN_PATTERN = re.compile(r".*(loss|time|data_time|grad_norm).*")

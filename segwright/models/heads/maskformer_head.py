@@ -22,8 +22,8 @@ from torch import nn
 from segwright.models.heads.decode_head import BaseDecodeHead
 from segwright.models.heads.detr_transformer import DetrTransformerDecoder, SinePositionalEncoding
 from segwright.models.heads.pixel_decoder import PixelDecoder, padding_mask
-from segwright.models.losses.utils import constant_like
 from segwright.models.utils import BaseModule
+from segwright.models.utils.device_constants import constant_like
 from segwright.models.utils.weight_init import caffe2_xavier_init
 from segwright.registry import MODELS, TASK_UTILS
 from segwright.structures import InstanceData, SegDataSample

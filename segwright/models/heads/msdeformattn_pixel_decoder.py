@@ -21,8 +21,8 @@ from segwright.models.heads.detr_transformer import (
     SinePositionalEncoding,
 )
 from segwright.models.layers import ConvModule
-from segwright.models.losses.utils import constant_like
 from segwright.models.utils import BaseModule, ModuleList
+from segwright.models.utils.device_constants import constant_like
 from segwright.models.utils.weight_init import caffe2_xavier_init, xavier_init
 from segwright.ops import multi_scale_deformable_attn
 from segwright.registry import MODELS

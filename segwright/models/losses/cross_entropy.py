@@ -13,11 +13,11 @@ from segwright.models.losses.utils import (
     check_class_weight_length,
     check_number,
     check_reduction,
-    constant_like,
     get_class_weight,
     resolve_reduction,
     weight_reduce_loss,
 )
+from segwright.models.utils.device_constants import constant_like
 from segwright.registry import MODELS
 from segwright.utils.errors import ConfigError, DatasetError
 

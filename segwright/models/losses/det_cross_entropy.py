@@ -22,11 +22,11 @@ from segwright.models.losses.cross_entropy import mask_cross_entropy
 from segwright.models.losses.utils import (
     check_number,
     check_reduction,
-    constant_like,
     get_class_weight,
     resolve_reduction,
     weight_reduce_loss,
 )
+from segwright.models.utils.device_constants import constant_like
 from segwright.registry import MODELS
 from segwright.utils.errors import ConfigError
 

@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segwright.models.losses.utils import constant_like, get_class_weight
+from segwright.models.losses.utils import get_class_weight
+from segwright.models.utils.device_constants import constant_like
 from segwright.registry import MODELS
 
 

@@ -12,11 +12,11 @@ from segwright.models.losses.utils import (
     NamedLoss,
     check_class_weight_length,
     check_number,
-    constant_like,
     get_class_weight,
     reduce_loss,
     resolve_reduction,
 )
+from segwright.models.utils.device_constants import constant_like
 from segwright.registry import MODELS
 from segwright.utils.errors import ConfigError
 
