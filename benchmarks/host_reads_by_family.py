@@ -53,8 +53,9 @@ from zoo_speed_vs_mmseg import (
     FAMILIES,
     MMPRETRAIN_FAMILIES,
     MODEL_OVERRIDES,
+    SERVE_LOOP,
     SIZE_OVERRIDE,
-    WORKER,
+    WORKER_BODY,
     Worker,
     WorkerError,
     mmpretrain_path,
@@ -67,12 +68,6 @@ COUNTED_STEPS = (2, 3)
 
 # The zoo worker's definitions (imports per side, build with clean/override, metas,
 # num_classes) without its request loop, then the count request and a loop of our own.
-_LOOP_START = "\nHANDLERS = "
-if _LOOP_START not in WORKER:
-    raise SystemExit(
-        "benchmarks/zoo_speed_vs_mmseg.py's WORKER no longer has a 'HANDLERS = ' line: update "
-        "host_reads_by_family.py's _LOOP_START to where its request loop starts."
-    )
 COUNT = r'''
 import copy as _copy
 import importlib.util as _ilu
@@ -175,17 +170,8 @@ def runtime_info_hub():
 
 
 HANDLERS = dict(count=do_count)
-print(MARK + json.dumps(dict(ok=True, ready=SIDE)), flush=True)
-for line in sys.stdin:
-    req = json.loads(line)
-    try:
-        answer = dict(ok=True, **HANDLERS[req["cmd"]](req))
-    except Exception as exc:  # the family fails, the worker stays
-        answer = dict(ok=False, error=f"{type(exc).__name__}: {exc}"[:1500],
-                      trace=traceback.format_exc()[-3000:])
-    print(MARK + json.dumps(answer), flush=True)
 '''
-PROGRAM = WORKER.split(_LOOP_START)[0] + "\n" + COUNT
+PROGRAM = WORKER_BODY + "\n" + COUNT + SERVE_LOOP
 
 
 @cache

@@ -31,11 +31,12 @@ import tempfile
 from pathlib import Path
 
 from common import machine_line, ratio_line, require_reference_python  # noqa: I001
-from zoo_speed_vs_mmseg import Worker, worker_env
+from zoo_speed_vs_mmseg import SERVE_LOOP, Worker, worker_env
 
 EMBED_DIMS, HEADS, LEVELS, POINTS, STRIDES = 256, 8, 3, 4, (8, 16, 32)
 
-WORKER = r"""
+WORKER = (
+    r"""
 import json, sys, time, traceback
 import torch
 
@@ -97,16 +98,9 @@ def do_time(req):
 
 
 HANDLERS = dict(load=do_load, time=do_time)
-print(MARK + json.dumps(dict(ok=True, ready=SIDE)), flush=True)
-for line in sys.stdin:
-    req = json.loads(line)
-    try:
-        answer = dict(ok=True, **HANDLERS[req["cmd"]](req))
-    except Exception as exc:
-        answer = dict(ok=False, error=f"{type(exc).__name__}: {exc}"[:1500],
-                      trace=traceback.format_exc()[-3000:])
-    print(MARK + json.dumps(answer), flush=True)
 """
+    + SERVE_LOOP
+)
 
 
 def make_inputs(size: int, path: Path) -> int:

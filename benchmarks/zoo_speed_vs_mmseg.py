@@ -140,7 +140,7 @@ DEFAULT_MMPRETRAIN = "/tmp/mmpre_target"
 
 # One program for both workers: argv[1] is the side. Requests and answers are JSON lines; an
 # answer line starts with MARK so that the libraries' own prints on stdout are skipped.
-WORKER = r'''
+WORKER_BODY = r'''
 import copy, importlib.abc, importlib.machinery, json, os, sys, time, traceback, types
 import torch
 
@@ -366,6 +366,11 @@ def do_profile(req):
 
 
 HANDLERS = dict(build=do_build, prepare_train=do_prepare_train, time=do_time, profile=do_profile)
+'''
+
+# A worker's request loop: one JSON request per stdin line, one answer per line; the program
+# before it defines SIDE, MARK and HANDLERS (host_reads_by_family.py reuses it).
+SERVE_LOOP = r"""
 print(MARK + json.dumps(dict(ok=True, ready=SIDE)), flush=True)
 for line in sys.stdin:
     req = json.loads(line)
@@ -375,7 +380,8 @@ for line in sys.stdin:
         answer = dict(ok=False, error=f"{type(exc).__name__}: {exc}"[:1500],
                       trace=traceback.format_exc()[-3000:])
     print(MARK + json.dumps(answer), flush=True)
-'''
+"""
+WORKER = WORKER_BODY + SERVE_LOOP
 
 
 class WorkerError(RuntimeError):
